@@ -1,0 +1,44 @@
+"""Writes to accounts: the one path shared by the API, the admin and commands."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+
+def user_create(*, username, password, email=""):
+    """Create a user whose password Django's validators accept.
+
+    Raises django.core.exceptions.ValidationError keyed by field, also when a
+    concurrent registration takes the username first.
+    """
+    User = get_user_model()
+    user = User(username=username, email=User.objects.normalize_email(email or ""))
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.error_list}) from exc
+    user.set_password(password)
+    user.full_clean()
+    try:
+        with transaction.atomic():
+            user.save(force_insert=True)
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"username": ValidationError("A user with that username already exists.", code="unique")}
+        ) from exc
+    return user
+
+
+def refresh_token_revoke(*, user, token):
+    """Blacklist `token`, a refresh token of `user`.
+
+    Raises TokenError when it is not one (malformed, expired, already revoked,
+    or another user's).
+    """
+    refresh = RefreshToken(token)
+    if str(refresh.get("user_id")) != str(user.pk):
+        raise TokenError("Token does not belong to this user.")
+    refresh.blacklist()

@@ -1,0 +1,47 @@
+"""The exception handler: one error format for the whole API.
+
+Installed through drf-standardized-errors, it renders domain errors, DRF's own
+errors, simplejwt's token errors, Django validation errors and PostgreSQL
+outages as `{type, errors: [{code, detail, attr}]}`.
+"""
+
+import logging
+
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
+from drf_standardized_errors import handler
+from rest_framework import exceptions
+from rest_framework.fields import get_error_detail
+from rest_framework_simplejwt.exceptions import AuthenticationFailed as JWTAuthenticationFailed
+
+from .errors import PayloadTooLarge, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+class ExceptionHandler(handler.ExceptionHandler):
+    def convert_known_exceptions(self, exc):
+        if isinstance(exc, RequestDataTooBig):
+            return PayloadTooLarge()
+        if isinstance(exc, (OperationalError, InterfaceError)):
+            logger.warning("PostgreSQL unavailable: %s", exc)
+            return ServiceUnavailable("The database is unavailable. Try again later.")
+        if isinstance(exc, JWTAuthenticationFailed) and isinstance(exc.detail, dict):
+            return _flatten_token_error(exc)
+        if isinstance(exc, DjangoValidationError):
+            # Services validate with full_clean(); keep their fields and codes.
+            return exceptions.ValidationError(get_error_detail(exc))
+        return super().convert_known_exceptions(exc)
+
+
+def _flatten_token_error(exc):
+    """simplejwt puts a dict in `detail`, which the formatter would split into one
+    error per key (upstream issue #119); keep it a single 401 error instead."""
+    flat = exceptions.AuthenticationFailed(
+        detail=str(exc.detail.get("detail", exc.default_detail)),
+        code=str(exc.detail.get("code", exc.default_code)),
+    )
+    flat.auth_header = getattr(exc, "auth_header", None)
+    flat.status_code = exc.status_code
+    return flat

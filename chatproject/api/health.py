@@ -1,0 +1,42 @@
+"""`GET /health`: PostgreSQL, MongoDB and Redis, each probed by a
+django-health-check check, answered in the shape of SPEC §4.
+
+"degraded" (still 200) when only Redis is down, since the API keeps working
+without its cache; "down" (503) when PostgreSQL or MongoDB is.
+"""
+
+import dataclasses
+
+from django.http import JsonResponse
+from health_check.base import HealthCheck
+from health_check.checks import Cache, Database
+from health_check.exceptions import ServiceUnavailable
+from health_check.views import HealthCheckView
+
+from chats import content_repository
+
+
+@dataclasses.dataclass
+class MongoDB(HealthCheck):
+    def run(self):
+        try:
+            content_repository.ping()
+        except content_repository.ContentStoreUnavailable as exc:
+            raise ServiceUnavailable("MongoDB is unreachable") from exc
+
+
+# The name each store is reported under, and whether the API can live without it.
+CHECKS = {"postgres": (Database, True), "mongodb": (MongoDB, True), "redis": (Cache, False)}
+
+
+class HealthView(HealthCheckView):
+    checks = [check for check, _ in CHECKS.values()]
+
+    async def get(self, request, *args, **kwargs):
+        await super().get(request, *args, **kwargs)
+        checks, status = {}, "ok"
+        for name, (_, essential), result in zip(CHECKS, CHECKS.values(), self.results, strict=True):
+            checks[name] = "down" if result.error else "ok"
+            if result.error:
+                status = "down" if essential or status == "down" else "degraded"
+        return JsonResponse({"status": status, "checks": checks}, status=503 if status == "down" else 200)

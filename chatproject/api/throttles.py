@@ -1,0 +1,28 @@
+"""Rate limits whose rates are read from settings at request time.
+
+DRF binds `DEFAULT_THROTTLE_RATES` when its module is imported; reading our own
+settings on each request keeps `THROTTLE_*_RATE` and `override_settings` working.
+With Redis down the cache reads come back empty, so throttling fails open.
+"""
+
+from django.conf import settings
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+
+class UserThrottle(UserRateThrottle):
+    scope = "user"
+
+    def get_rate(self):
+        return settings.THROTTLE_USER_RATE
+
+
+class AuthThrottle(AnonRateThrottle):
+    """Login, register and refresh: keyed by client address, whoever is asking."""
+
+    scope = "auth"
+
+    def get_rate(self):
+        return settings.THROTTLE_AUTH_RATE
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -1,0 +1,15 @@
+"""PostgreSQL through `DATABASE_URL`; SQLite when it is unset (local use only)."""
+
+from .environment import BASE_DIR, env
+
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+# A new PostgreSQL connection costs ~2 ms; keep it across requests.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Fail fast (503) instead of hanging when the server is unreachable.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

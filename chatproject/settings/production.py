@@ -1,0 +1,36 @@
+"""Production: every secret from the environment, refusing to start when one is
+missing or `DEBUG` is on."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F401,F403
+from .environment import env
+
+SECRET_KEY = env("SECRET_KEY", default="")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set in production.")
+if env.bool("DEBUG", default=False):
+    raise ImproperlyConfigured("DEBUG must be off in production.")
+DEBUG = False
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+# The embedded stand-ins lose data; production must name real servers.
+if "DATABASE_URL" not in env:
+    raise ImproperlyConfigured("DATABASE_URL must be set in production.")
+if not env("MONGODB_URI", default="").startswith(("mongodb://", "mongodb+srv://")):
+    raise ImproperlyConfigured("MONGODB_URI must name a MongoDB server in production.")
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# /health is probed over plain HTTP by the container runtime.
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}

@@ -1,0 +1,8 @@
+"""Request rates. Read at request time by `chatproject.api.throttles`, so tests
+can change them with `override_settings`."""
+
+from .environment import env
+
+THROTTLE_USER_RATE = env("THROTTLE_USER_RATE", default="1000/minute")
+# Login, register and refresh: stricter, keyed by client address.
+THROTTLE_AUTH_RATE = env("THROTTLE_AUTH_RATE", default="10/minute")

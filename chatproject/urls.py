@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from chatproject.api.health import HealthView
+
+api_v1 = [
+    path("", include("accounts.urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("health", HealthView.as_view(), name="health"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "chatproject.api.views.not_found"
+handler500 = "chatproject.api.views.server_error"

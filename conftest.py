@@ -1,0 +1,81 @@
+"""Suite-wide fixtures: API clients, users, a clean cache and content store."""
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.tests.factories import UserFactory
+from chats import content_repository
+
+
+def pytest_report_header(config):
+    database = "PostgreSQL" if settings.TEST_USES_POSTGRES else "SQLite (fallback)"
+    cache_backend = "Redis" if settings.TEST_USES_REDIS else "local memory (fallback)"
+    lines = [f"stores: database={database}, cache={cache_backend}, content=mongomock"]
+    if not (settings.TEST_USES_POSTGRES and settings.TEST_USES_REDIS):
+        lines.append(
+            "WARNING: PostgreSQL or Redis did not answer; running on the fallback and "
+            "skipping the tests that need them. Start them (or set DATABASE_URL/REDIS_URL) "
+            "for a full run."
+        )
+    return lines
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL (suite fell back to SQLite)")
+    skip_redis = pytest.mark.skip(reason="needs Redis (suite fell back to local memory)")
+    skip_mongo = pytest.mark.skip(reason="needs MONGODB_URI naming a MongoDB server")
+    real_mongo = settings.REAL_MONGODB_URI.startswith(("mongodb://", "mongodb+srv://"))
+    for item in items:
+        if "requires_postgres" in item.keywords and not settings.TEST_USES_POSTGRES:
+            item.add_marker(skip_pg)
+        if "requires_redis" in item.keywords and not settings.TEST_USES_REDIS:
+            item.add_marker(skip_redis)
+        if "real_mongo" in item.keywords and not real_mongo:
+            item.add_marker(skip_mongo)
+
+
+@pytest.fixture(autouse=True)
+def _clean_stores():
+    """Each test starts with an empty cache and an empty content store."""
+    cache.clear()
+    content_repository.connect(settings.MONGODB_URI)
+    name = content_repository.database_name()
+    # Never let the suite wipe a database that is not a test one.
+    assert "test" in name, f"refusing to use MongoDB database {name!r} in tests"
+    content_repository.drop_all_content()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory()
+
+
+def client_for(user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def auth_client(user):
+    return client_for(user)
+
+
+@pytest.fixture
+def other_client(other_user):
+    return client_for(other_user)
