@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.tests.factories import UserFactory
 from chats import content_repository
@@ -65,9 +65,9 @@ def other_user(db):
     return UserFactory()
 
 
-def client_for(user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+def client_for(user, **client_options):
+    client = APIClient(**client_options)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
     return client
 
 

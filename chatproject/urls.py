@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from chatproject.api.health import HealthView
+from chatproject.api.views import not_found
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -15,6 +16,9 @@ urlpatterns = [
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("health", HealthView.as_view(), name="health"),
     path("admin/", admin.site.urls),
+    # Unknown API paths answer JSON whatever DEBUG says (handler404 only runs
+    # with DEBUG off).
+    re_path(r"^api/", not_found),
 ]
 
 handler404 = "chatproject.api.views.not_found"

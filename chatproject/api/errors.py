@@ -4,6 +4,7 @@ Kept apart from the exception handler: this module must import nothing of
 DRF's views, since parsers and the content repository load before them.
 """
 
+from django.conf import settings
 from rest_framework import exceptions, status
 
 
@@ -25,8 +26,10 @@ class Conflict(DomainError):
 
 class PayloadTooLarge(DomainError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "Request body is larger than the server accepts."
     default_code = "payload_too_large"
+
+    def __init__(self):
+        super().__init__(f"Request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
 
 
 class ServiceUnavailable(DomainError):

@@ -18,5 +18,5 @@ class LimitedJSONParser(JSONParser):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         body = stream.read(limit + 1)
         if len(body) > limit:
-            raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+            raise PayloadTooLarge()
         return super().parse(io.BytesIO(body), media_type, parser_context)

@@ -30,8 +30,19 @@ SPECTACULAR_SETTINGS = {
             "ErrorCode429Enum",
             "ErrorCode500Enum",
         )
+    }
+    | {
+        name: f"chatproject.api.openapi.{name}.choices"
+        for name in ("ErrorCode401Enum", "ErrorCode409Enum", "ErrorCode413Enum", "ErrorCode503Enum")
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
     ],
+}
+
+SPECTACULAR_SETTINGS["SWAGGER_UI_SETTINGS"] = {
+    "deepLinking": True,
+    "persistAuthorization": True,
+    # Swagger UI would otherwise send the schema to an outside validator.
+    "validatorUrl": None,
 }

@@ -1,0 +1,53 @@
+"""Error response schemas for the statuses drf-standardized-errors does not
+describe itself (or describes with too few codes), so the published schema
+matches what the API really answers."""
+
+from django.db import models
+from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
+from rest_framework import serializers
+
+
+class ErrorCode401Enum(models.TextChoices):
+    NOT_AUTHENTICATED = "not_authenticated"
+    AUTHENTICATION_FAILED = "authentication_failed"
+    TOKEN_NOT_VALID = "token_not_valid"
+    NO_ACTIVE_ACCOUNT = "no_active_account"
+    USER_NOT_FOUND = "user_not_found"
+    USER_INACTIVE = "user_inactive"
+
+
+class ErrorCode409Enum(models.TextChoices):
+    CHAT_LOCKED = "chat_locked"
+    ROOT_BRANCH = "root_branch"
+    BRANCH_HAS_CHILDREN = "branch_has_children"
+
+
+class ErrorCode413Enum(models.TextChoices):
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+
+
+class ErrorCode503Enum(models.TextChoices):
+    SERVICE_UNAVAILABLE = "service_unavailable"
+
+
+def _error_response(status, codes, error_type):
+    error = type(
+        f"Error{status}Serializer",
+        (serializers.Serializer,),
+        {
+            "code": serializers.ChoiceField(choices=codes.choices),
+            "detail": serializers.CharField(),
+            "attr": serializers.CharField(allow_null=True),
+        },
+    )
+    return type(
+        f"ErrorResponse{status}Serializer",
+        (serializers.Serializer,),
+        {"type": serializers.ChoiceField(choices=error_type.choices), "errors": error(many=True)},
+    )
+
+
+ErrorResponse401Serializer = _error_response(401, ErrorCode401Enum, ClientErrorEnum)
+ErrorResponse409Serializer = _error_response(409, ErrorCode409Enum, ClientErrorEnum)
+ErrorResponse413Serializer = _error_response(413, ErrorCode413Enum, ClientErrorEnum)
+ErrorResponse503Serializer = _error_response(503, ErrorCode503Enum, ServerErrorEnum)

@@ -1,0 +1,67 @@
+"""`GET /health` with every store up, and with each one down."""
+
+import time
+from http import HTTPStatus
+
+import pytest
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+
+def get_health():
+    # A 503 is reported like any server error, which the test client would re-raise.
+    return APIClient(raise_request_exception=False).get("/health")
+
+
+def test_health_is_ok_when_every_store_answers():
+    response = get_health()
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"postgres": "ok", "mongodb": "ok", "redis": "ok"},
+    }
+
+
+def test_health_needs_no_token_and_is_never_cached():
+    response = get_health()
+
+    assert response.status_code == HTTPStatus.OK
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_health_is_down_within_the_timeout_when_mongodb_is_unreachable(mongo_down):
+    started = time.monotonic()
+    response = get_health()
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response.json() == {
+        "status": "down",
+        "checks": {"postgres": "ok", "mongodb": "down", "redis": "ok"},
+    }
+    # serverSelectionTimeoutMS=500 in the URI, plus slack for the machine.
+    assert elapsed < 2.0
+
+
+@pytest.mark.requires_redis
+def test_health_is_degraded_when_redis_is_unreachable(redis_down):
+    response = get_health()
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == {
+        "status": "degraded",
+        "checks": {"postgres": "ok", "mongodb": "ok", "redis": "down"},
+    }
+
+
+@pytest.mark.requires_postgres
+def test_health_is_down_when_postgres_is_unreachable(postgres_down):
+    response = get_health()
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response.json() == {
+        "status": "down",
+        "checks": {"postgres": "down", "mongodb": "ok", "redis": "ok"},
+    }
