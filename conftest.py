@@ -3,10 +3,12 @@
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.tests.factories import UserFactory
+from chatproject.settings.cache import redis_cache
+from chatproject.testing import client_for
 from chats import content_repository
 
 
@@ -65,12 +67,6 @@ def other_user(db):
     return UserFactory()
 
 
-def client_for(user, **client_options):
-    client = APIClient(**client_options)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
-    return client
-
-
 @pytest.fixture
 def auth_client(user):
     return client_for(user)
@@ -79,3 +75,31 @@ def auth_client(user):
 @pytest.fixture
 def other_client(other_user):
     return client_for(other_user)
+
+
+@pytest.fixture
+def postgres_down(django_db_blocker):
+    """Point the default connection at a closed port, through the real driver."""
+    with django_db_blocker.unblock():
+        connection.close()
+        original = connection.settings_dict["PORT"], connection.settings_dict["HOST"]
+        connection.settings_dict["HOST"], connection.settings_dict["PORT"] = "127.0.0.1", "1"
+        try:
+            yield original
+        finally:
+            connection.close()
+            connection.settings_dict["PORT"], connection.settings_dict["HOST"] = original
+
+
+@pytest.fixture
+def redis_down(settings):
+    """Every cache call goes to a Redis that is not there."""
+    settings.CACHES = {"default": redis_cache("redis://127.0.0.1:1/0")}
+
+
+@pytest.fixture
+def mongo_down(settings):
+    """A real MongoDB driver pointed at a closed local port."""
+    content_repository.connect("mongodb://127.0.0.1:1/chat_test?serverSelectionTimeoutMS=500")
+    yield
+    content_repository.connect(settings.MONGODB_URI)

@@ -7,6 +7,7 @@ from chatproject.api.views import not_found
 
 api_v1 = [
     path("", include("accounts.urls")),
+    path("", include("chats.urls")),
 ]
 
 urlpatterns = [

@@ -1,34 +1,63 @@
 """The content repository: the only code that talks to MongoDB.
 
 Every other module reads and writes question/response pairs through the
-functions here. Driver errors that mean "MongoDB is unreachable" leave this
+functions here. Every query and update names the `chat_id` (the shard key of a
+sharded cluster). Driver errors that mean "MongoDB is unreachable" leave this
 module as `ContentStoreUnavailable` (503), whatever the call.
+
+Only operations that real MongoDB and mongomock both implement are used; where
+mongomock differs from a server, a comment says so.
 """
 
 import contextlib
+import dataclasses
+import datetime
 import logging
 import threading
+import uuid
 
+import bson
 import mongoengine
 import mongomock
 from django.conf import settings
 from mongoengine.connection import DEFAULT_CONNECTION_NAME, get_db
-from pymongo.errors import ConnectionFailure
+from pymongo import DESCENDING, ReturnDocument
+from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
 from chatproject.api.errors import ServiceUnavailable
+
+from .documents import ContentBucket
 
 logger = logging.getLogger(__name__)
 
 MOCK_SCHEME = "mongomock://"
+# An append retries when a concurrent one closed or created a bucket under it;
+# each retry means another append made progress, so this is never reached in
+# practice short of thousands of writers on one branch.
+MAX_APPEND_ATTEMPTS = 100
 
 
 class ContentStoreUnavailable(ServiceUnavailable):
     default_detail = "The content store is unavailable. Try again later."
 
 
+@dataclasses.dataclass(frozen=True)
+class StoredPair:
+    """A pair as stored: `index` is its place among its branch's own pairs."""
+
+    branch_id: str
+    index: int
+    response_id: str
+    question: str
+    response: str
+    timestamp: datetime.datetime
+    branches: list
+
+
 # mongomock is not thread-safe; with it in use every call takes this lock.
 _mock_lock = threading.RLock()
-_state = {"ephemeral": False}
+_state = {"ephemeral": False, "calls": 0}
+_calls_lock = threading.Lock()
 
 
 def connect(uri=None):
@@ -45,6 +74,8 @@ def connect(uri=None):
             mongo_client_class=mongomock.MongoClient,
             **options,
         )
+        # mongomock ignores indexes unless created, and the unique one settles races.
+        ContentBucket.ensure_indexes()
         return
     _state["ephemeral"] = False
     if "serverselectiontimeoutms" not in uri.lower():
@@ -65,8 +96,16 @@ def database_name():
     return get_db().name
 
 
+def calls():
+    """How many store calls this process has made: tests assert query budgets
+    with it, the benchmark reports it."""
+    return _state["calls"]
+
+
 @contextlib.contextmanager
 def _store_call():
+    with _calls_lock:
+        _state["calls"] += 1
     lock = _mock_lock if _state["ephemeral"] else contextlib.nullcontext()
     with lock:
         try:
@@ -76,10 +115,166 @@ def _store_call():
             raise ContentStoreUnavailable() from exc
 
 
+def _buckets():
+    return ContentBucket._get_collection()
+
+
 def ping():
     """Round trip to the server; raises ContentStoreUnavailable when it is down."""
     with _store_call():
         get_db().command("ping")
+
+
+def ensure_indexes():
+    """Create the collection's indexes (idempotent); returns their names."""
+    with _store_call():
+        ContentBucket.ensure_indexes()
+        return sorted(_buckets().index_information())
+
+
+def _now():
+    # MongoDB keeps milliseconds; cut here so what an append returns is exactly
+    # what a later read gives back.
+    now = datetime.datetime.now(datetime.UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def append_pair(*, chat_id, branch_id, question, response):
+    """Append a pair to a branch in one atomic MongoDB operation and return it.
+
+    The usual case is one conditional `$push` into the branch's open bucket.
+    When the pair does not fit there (by count or by bytes) the bucket is closed
+    for good and the next one inserted with the pair in it; the unique index on
+    (chat_id, branch_id, seq) settles a race between two inserters, and the loser
+    starts over. No document is ever read, changed and written back.
+    """
+    chat_id, branch_id = str(chat_id), str(branch_id)
+    pair = {
+        "question": question,
+        "response": response,
+        "response_id": str(uuid.uuid4()),
+        "timestamp": _now(),
+        "branches": [],
+    }
+    size = len(bson.encode(pair))
+    max_pairs, max_bytes = settings.CONTENT_BUCKET_SIZE, settings.CONTENT_BUCKET_BYTES
+    branch = {"chat_id": chat_id, "branch_id": branch_id}
+    # Pre-images (BEFORE): mongomock returns nothing for a post-image that no
+    # longer matches the filter, as happens when the push fills the bucket.
+    meta = {"_id": 0, "seq": 1, "start": 1, "count": 1, "closed": 1}
+    for _ in range(MAX_APPEND_ATTEMPTS):
+        with _store_call():
+            before = _buckets().find_one_and_update(
+                {**branch, "closed": False, "count": {"$lt": max_pairs}, "bytes": {"$lte": max_bytes - size}},
+                {"$push": {"qa_pairs": pair}, "$inc": {"count": 1, "bytes": size}},
+                projection=meta,
+                return_document=ReturnDocument.BEFORE,
+            )
+        if before is not None:
+            return _stored(branch_id, before["start"] + before["count"], pair)
+        with _store_call():
+            full = _buckets().find_one_and_update(
+                {**branch, "closed": False, "$or": [{"count": {"$gte": max_pairs}}, {"bytes": {"$gt": max_bytes - size}}]},
+                {"$set": {"closed": True}},
+                projection=meta,
+                return_document=ReturnDocument.BEFORE,
+            )
+        if full is None:
+            with _store_call():
+                full = _buckets().find_one(branch, projection=meta, sort=[("seq", DESCENDING)])
+            if full is not None and not full["closed"]:
+                continue  # a bucket opened meanwhile: push into it
+        seq, start = (full["seq"] + 1, full["start"] + full["count"]) if full else (0, 0)
+        try:
+            with _store_call():
+                _buckets().insert_one(
+                    {**branch, "seq": seq, "start": start, "count": 1, "bytes": size, "closed": False, "qa_pairs": [pair]}
+                )
+        except DuplicateKeyError:
+            continue
+        return _stored(branch_id, start, pair)
+    raise ContentStoreUnavailable("Too many concurrent writes to this branch. Try again.")
+
+
+def _stored(branch_id, index, pair):
+    return StoredPair(
+        branch_id=branch_id,
+        index=index,
+        response_id=pair["response_id"],
+        question=pair["question"],
+        response=pair["response"],
+        timestamp=pair["timestamp"],
+        branches=list(pair["branches"]),
+    )
+
+
+def read_pairs_before(*, chat_id, branch_id, end=None, limit):
+    """The last `limit` of a branch's own pairs with index < `end` (all of them
+    when `end` is None), oldest first.
+
+    Reads buckets newest first and stops as soon as the page is full, so the
+    cost follows the page, not the branch's length.
+    """
+    query = {"chat_id": str(chat_id), "branch_id": str(branch_id)}
+    if end is not None:
+        if end <= 0 or limit <= 0:
+            return []
+        query["start"] = {"$lt": end}
+    collected = []
+    with _store_call():
+        cursor = (
+            _buckets()
+            .find(query, projection={"_id": 0, "start": 1, "count": 1, "qa_pairs": 1})
+            .sort("seq", DESCENDING)
+            .batch_size(2)
+        )
+        with cursor:
+            for bucket in cursor:
+                stop = bucket["start"] + bucket["count"] if end is None else end
+                end = stop
+                low = stop - limit
+                for offset in range(len(bucket["qa_pairs"]) - 1, -1, -1):
+                    index = bucket["start"] + offset
+                    if index >= stop:
+                        continue
+                    if index < low:
+                        break
+                    collected.append(_stored(str(branch_id), index, bucket["qa_pairs"][offset]))
+                if bucket["start"] <= low:
+                    break
+    collected.reverse()
+    return collected
+
+
+def locate_pair(*, chat_id, response_id):
+    """(branch_id, index) of the pair with this response_id in the chat, or None."""
+    response_id = str(response_id)
+    with _store_call():
+        bucket = _buckets().find_one(
+            {"chat_id": str(chat_id), "qa_pairs.response_id": response_id},
+            projection={"_id": 0, "branch_id": 1, "start": 1, "qa_pairs.response_id": 1},
+        )
+    if bucket is None:
+        return None
+    ids = [p["response_id"] for p in bucket["qa_pairs"]]
+    return bucket["branch_id"], bucket["start"] + ids.index(response_id)
+
+
+def branch_length(*, chat_id, branch_id):
+    """How many pairs a branch holds itself, read from its newest bucket."""
+    with _store_call():
+        last = _buckets().find_one(
+            {"chat_id": str(chat_id), "branch_id": str(branch_id)},
+            projection={"_id": 0, "start": 1, "count": 1},
+            sort=[("seq", DESCENDING)],
+        )
+    return 0 if last is None else last["start"] + last["count"]
+
+
+def delete_chat_content(*, chat_id):
+    """Remove every bucket of a chat; returns how many went."""
+    with _store_call():
+        return _buckets().delete_many({"chat_id": str(chat_id)}).deleted_count
 
 
 def drop_all_content():
@@ -90,3 +285,4 @@ def drop_all_content():
             raise RuntimeError(f"refusing to drop content of non-test database {db.name!r}")
         for name in db.list_collection_names():
             db.drop_collection(name)
+        ContentBucket.ensure_indexes()

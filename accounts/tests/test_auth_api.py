@@ -8,6 +8,8 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from rest_framework_simplejwt.tokens import AccessToken
 
+from chatproject.testing import error
+
 from .factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,9 +20,6 @@ REFRESH = reverse("auth-refresh")
 LOGOUT = reverse("auth-logout")
 ME = reverse("auth-me")
 
-
-def error(code, detail, attr=None, error_type="client_error"):
-    return {"type": error_type, "errors": [{"code": code, "detail": detail, "attr": attr}]}
 
 
 def login(api_client, username, password=PASSWORD):

@@ -8,16 +8,13 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import PASSWORD, UserFactory
-from conftest import client_for
+from chatproject.testing import client_for, error
 
 ME = reverse("auth-me")
 REGISTER = reverse("auth-register")
 LOGIN = reverse("auth-login")
 LOGOUT = reverse("auth-logout")
 
-
-def error(code, detail, attr=None, error_type="client_error"):
-    return {"type": error_type, "errors": [{"code": code, "detail": detail, "attr": attr}]}
 
 
 @pytest.mark.parametrize("debug", [False, True])

@@ -1,0 +1,158 @@
+"""Reads of chats and their content, always scoped to the requesting user.
+
+Another user's chat, a hidden chat and an unknown id are the same thing here:
+`NotFound`, so nothing tells a stranger that a chat exists.
+"""
+
+import dataclasses
+
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+
+from chatproject.api.errors import NotFound
+
+from . import content_repository
+from .cache import cached_chat_read
+from .models import Branch, Chat, ChatStatus
+from .representations import chat_representation, pair_representation
+
+
+def chat_summaries():
+    """Chats annotated with what their representation needs, in one query."""
+    branch_counts = (
+        Branch.objects.filter(chat=OuterRef("pk")).order_by().values("chat").annotate(n=Count("*")).values("n")
+    )
+    roots = Branch.objects.filter(chat=OuterRef("pk"), parent__isnull=True).values("id")[:1]
+    return Chat.objects.annotate(
+        branch_count=Coalesce(Subquery(branch_counts), 0), root_branch_id=Subquery(roots)
+    )
+
+
+def visible_chats(*, user):
+    return Chat.objects.filter(owner=user).exclude(status=ChatStatus.HIDDEN)
+
+
+def chat_get(*, user, chat_id, summary=False, for_update=False):
+    """The user's chat with this id, or NotFound."""
+    chats = visible_chats(user=user)
+    if summary:
+        chats = chat_summaries().filter(pk__in=chats.values("pk"))
+    if for_update:
+        chats = chats.select_for_update(of=("self",))
+    try:
+        return chats.get(pk=chat_id)
+    except Chat.DoesNotExist:
+        raise NotFound("Chat not found.") from None
+
+
+def chat_list(*, user, search=None):
+    chats = chat_summaries().filter(owner=user).exclude(status=ChatStatus.HIDDEN)
+    if search:
+        chats = chats.filter(title__icontains=search)
+    return chats
+
+
+def branch_get(*, chat, branch_id):
+    """A branch of this chat (the active one when branch_id is None), or NotFound."""
+    try:
+        return Branch.objects.get(chat=chat, pk=branch_id or chat.active_branch_id)
+    except Branch.DoesNotExist:
+        raise NotFound("Branch not found in this chat.") from None
+
+
+def chat_branches(*, chat):
+    """Every branch of a chat, root first, then by creation."""
+    return sorted(chat.branches.all(), key=lambda b: (b.parent_id is not None, b.created_at, str(b.id)))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Segment:
+    """The part of a path a branch holds itself: path positions
+    [path_start, path_start + own_end) (own_end None: all its pairs)."""
+
+    branch: Branch
+    own_end: int | None
+
+    @property
+    def path_start(self):
+        return self.branch.fork_position
+
+
+def _path_segments(branches, branch):
+    by_id = {b.id: b for b in branches}
+    chain = [branch]
+    while chain[-1].parent_id is not None and len(chain) <= len(branches):
+        chain.append(by_id[chain[-1].parent_id])
+    chain.reverse()
+    return [
+        _Segment(b, chain[i + 1].fork_position - b.fork_position if i + 1 < len(chain) else None)
+        for i, b in enumerate(chain)
+    ]
+
+
+def path_page(*, chat_id, branches, branch, limit, before=None):
+    """The latest `limit` pairs of a branch's whole path (inherited, then its
+    own), or the `limit` pairs just before the pair `before`; oldest first.
+
+    Reads only the buckets the page needs: one read per branch whose pairs are
+    on the page, newest first. Returns (messages, has_more).
+    """
+    segments = _path_segments(branches, branch)
+    last, end = len(segments) - 1, None
+    if before is not None:
+        found = content_repository.locate_pair(chat_id=chat_id, response_id=before)
+        on_path = [
+            i for i, s in enumerate(segments)
+            if found and str(s.branch.id) == found[0] and (s.own_end is None or found[1] < s.own_end)
+        ]
+        if not on_path:
+            raise NotFound("No pair with this response_id on this branch's path.")
+        last, end = on_path[0], found[1]
+
+    pages, remaining = [], limit
+    for index in range(last, -1, -1):
+        segment = segments[index]
+        own_end = end if index == last else segment.own_end
+        pairs = content_repository.read_pairs_before(
+            chat_id=chat_id, branch_id=segment.branch.id, end=own_end, limit=remaining
+        )
+        pages.append([pair_representation(p, position=segment.path_start + p.index) for p in pairs])
+        remaining -= len(pairs)
+        if remaining <= 0:
+            break
+    messages = [m for page in reversed(pages) for m in page]
+    return messages, bool(messages) and messages[0]["position"] > 0
+
+
+def chat_page(*, user, chat_id, branch_id=None, limit, before=None):
+    """get-chat: the chat, the branch shown and a page of its path. Cached per
+    user and chat until the chat's next write."""
+
+    def compute():
+        chat = chat_get(user=user, chat_id=chat_id)
+        branches = chat_branches(chat=chat)
+        shown_id = branch_id or chat.active_branch_id
+        branch = next((b for b in branches if b.id == shown_id), None)
+        if branch is None:
+            raise NotFound("Branch not found in this chat.")
+        messages, has_more = path_page(chat_id=chat.id, branches=branches, branch=branch, limit=limit, before=before)
+        return {
+            **chat_representation(chat, root_branch_id=branches[0].id, branch_count=len(branches)),
+            "branch_id": str(branch.id),
+            "messages": messages,
+            "has_more": has_more,
+        }
+
+    return cached_chat_read(
+        user_id=user.pk,
+        chat_id=chat_id,
+        view="page",
+        params=(branch_id or "active", limit, before or ""),
+        compute=compute,
+    )
+
+
+def messages_page(*, user, chat_id, branch_id=None, limit, before=None):
+    """get-messages: get-chat's page without the chat around it."""
+    page = chat_page(user=user, chat_id=chat_id, branch_id=branch_id, limit=limit, before=before)
+    return {key: page[key] for key in ("chat_id", "branch_id", "messages", "has_more")}

@@ -1,0 +1,119 @@
+"""Writes to chats and their content: the one path shared by the API, the
+admin and the management commands.
+
+PostgreSQL and MongoDB cannot be written atomically together, so every write
+is ordered: MongoDB first where its failure must leave PostgreSQL unchanged
+(the client gets 503 and nothing changed), and anything a crash between the
+two can leave behind is what `reconcile_content` finds and repairs.
+"""
+
+import logging
+import uuid
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from chatproject.api.errors import Conflict
+
+from . import content_repository
+from .cache import bump_chat
+from .models import Branch, Chat, ChatStatus
+from .selectors import branch_get, chat_get
+
+logger = logging.getLogger(__name__)
+
+ROOT_BRANCH_NAME = "main"
+DEFAULT_TITLE = "New chat"
+TITLE_FROM_QUESTION_CHARS = 60
+
+
+class ChatLocked(Conflict):
+    default_detail = "This chat is locked by a moderator and cannot be changed."
+    default_code = "chat_locked"
+
+
+def ensure_writable(chat):
+    if chat.status == ChatStatus.LOCKED:
+        raise ChatLocked()
+
+
+def default_title(question):
+    title = (question or "").strip()[:TITLE_FROM_QUESTION_CHARS].strip()
+    return title or DEFAULT_TITLE
+
+
+def chat_create(*, user, title=None, question=None, response=None):
+    """Create a chat with its root branch and, optionally, its first pair.
+
+    All or nothing from the client's view: the pair is written first, so a
+    MongoDB failure leaves no chat; a PostgreSQL failure after it removes the
+    pair again (or leaves content without a chat for reconcile_content).
+    Returns (chat, first pair or None).
+    """
+    chat_id, root_id = uuid.uuid4(), uuid.uuid4()
+    first = None
+    if question is not None:
+        first = content_repository.append_pair(chat_id=chat_id, branch_id=root_id, question=question, response=response)
+    try:
+        with transaction.atomic():
+            chat = Chat.objects.create(
+                id=chat_id, owner=user, title=title or default_title(question), active_branch_id=root_id
+            )
+            Branch.objects.create(id=root_id, chat=chat, name=ROOT_BRANCH_NAME, message_count=1 if first else 0)
+    except Exception:
+        if first is not None:
+            _remove_orphan_content(chat_id)
+        raise
+    return chat, first
+
+
+def _remove_orphan_content(chat_id):
+    try:
+        content_repository.delete_chat_content(chat_id=chat_id)
+    except content_repository.ContentStoreUnavailable:
+        logger.error("Content of chat %s left without its chat; reconcile_content will remove it.", chat_id)
+
+
+def chat_update(*, user, chat_id, title):
+    with transaction.atomic():
+        chat = chat_get(user=user, chat_id=chat_id, for_update=True)
+        ensure_writable(chat)
+        chat.title = title
+        chat.full_clean(exclude=["owner", "active_branch"])
+        chat.save(update_fields=["title", "updated_at"])
+    bump_chat(chat.id)
+    return chat
+
+
+def chat_delete(*, chat):
+    """Delete a chat, its branches and all their content (also when locked).
+
+    Content goes first: if MongoDB fails, the chat is still whole (503); if
+    PostgreSQL fails after it, the chat is left empty and deleting it again
+    finishes the job.
+    """
+    content_repository.delete_chat_content(chat_id=chat.id)
+    chat.delete()
+    bump_chat(chat.id)
+
+
+def message_add(*, user, chat_id, branch_id=None, question, response):
+    """Append a pair to a branch (the active one by default).
+
+    Returns (pair, its position in the branch's path).
+    """
+    chat = chat_get(user=user, chat_id=chat_id)
+    ensure_writable(chat)
+    branch = branch_get(chat=chat, branch_id=branch_id)
+    pair = content_repository.append_pair(chat_id=chat.id, branch_id=branch.id, question=question, response=response)
+    record_own_pairs_added(chat_id=chat.id, branch_id=branch.id, count=1)
+    return pair, branch.fork_position + pair.index
+
+
+def record_own_pairs_added(*, chat_id, branch_id, count):
+    """After pairs reached MongoDB: count them and move the chat's activity."""
+    with transaction.atomic():
+        Branch.objects.filter(pk=branch_id).update(message_count=F("message_count") + count)
+        Chat.objects.filter(pk=chat_id).update(updated_at=timezone.now())
+    bump_chat(chat_id)

@@ -1,0 +1,121 @@
+"""Chat and message routes: parse, call a service or selector, render."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from chatproject.api.openapi import ErrorResponse409Serializer
+from chatproject.api.pagination import ActivityCursorPagination
+from chatproject.api.params import request_input
+
+from . import selectors, services
+from .representations import annotated_chat_representation, chat_representation, pair_representation
+from .serializers import (
+    ChatCreateInputSerializer,
+    ChatIdInputSerializer,
+    ChatListQuerySerializer,
+    ChatOutputSerializer,
+    ChatPageOutputSerializer,
+    ChatUpdateInputSerializer,
+    ChatWithMessagesOutputSerializer,
+    MessageAddInputSerializer,
+    MessagesPageOutputSerializer,
+    PageQuerySerializer,
+    PairOutputSerializer,
+)
+
+LOCKED = {409: OpenApiResponse(ErrorResponse409Serializer, description="The chat is locked (`chat_locked`).")}
+
+
+def validated(serializer_class, request):
+    serializer = serializer_class(data=request_input(request))
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def page_arguments(data):
+    return {
+        "chat_id": data["chat_id"],
+        "branch_id": data.get("branch_id"),
+        "limit": data["limit"],
+        "before": data.get("before"),
+    }
+
+
+class ChatViewSet(viewsets.GenericViewSet):
+    @extend_schema(
+        operation_id="chats_create_chat",
+        request=ChatCreateInputSerializer,
+        responses={201: ChatWithMessagesOutputSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="create-chat")
+    def create_chat(self, request):
+        data = validated(ChatCreateInputSerializer, request)
+        chat, first = services.chat_create(user=request.user, **data)
+        body = {
+            **chat_representation(chat, root_branch_id=chat.active_branch_id, branch_count=1),
+            "messages": [] if first is None else [pair_representation(first, position=0)],
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(operation_id="chats_get_chat", parameters=[PageQuerySerializer], responses={200: ChatPageOutputSerializer})
+    @action(detail=False, methods=["get"], url_path="get-chat")
+    def get_chat(self, request):
+        data = validated(PageQuerySerializer, request)
+        return Response(selectors.chat_page(user=request.user, **page_arguments(data)))
+
+    @extend_schema(
+        operation_id="chats_update_chat",
+        request=ChatUpdateInputSerializer,
+        responses={200: ChatOutputSerializer, **LOCKED},
+    )
+    @action(detail=False, methods=["put"], url_path="update-chat")
+    def update_chat(self, request):
+        data = validated(ChatUpdateInputSerializer, request)
+        services.chat_update(user=request.user, chat_id=data["chat_id"], title=data["title"])
+        chat = selectors.chat_get(user=request.user, chat_id=data["chat_id"], summary=True)
+        return Response(annotated_chat_representation(chat))
+
+    @extend_schema(operation_id="chats_delete_chat", request=ChatIdInputSerializer, parameters=[ChatIdInputSerializer], responses={204: None})
+    @action(detail=False, methods=["delete"], url_path="delete-chat")
+    def delete_chat(self, request):
+        data = validated(ChatIdInputSerializer, request)
+        services.chat_delete(chat=selectors.chat_get(user=request.user, chat_id=data["chat_id"]))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="chats_list_chats",
+        parameters=[ChatListQuerySerializer],
+        responses={200: ChatOutputSerializer(many=True)},
+    )
+    @action(detail=False, methods=["get"], url_path="list-chats", pagination_class=ActivityCursorPagination)
+    def list_chats(self, request):
+        query = ChatListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        chats = selectors.chat_list(user=request.user, search=query.validated_data.get("search"))
+        page = self.paginate_queryset(chats)
+        return self.get_paginated_response([annotated_chat_representation(chat) for chat in page])
+
+
+class MessageViewSet(viewsets.GenericViewSet):
+    @extend_schema(
+        operation_id="messages_add_message",
+        request=MessageAddInputSerializer,
+        responses={201: PairOutputSerializer, **LOCKED},
+    )
+    @action(detail=False, methods=["post"], url_path="add-message")
+    def add_message(self, request):
+        data = validated(MessageAddInputSerializer, request)
+        pair, position = services.message_add(user=request.user, **data)
+        return Response(pair_representation(pair, position=position), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="messages_get_messages",
+        parameters=[PageQuerySerializer],
+        responses={200: MessagesPageOutputSerializer},
+    )
+    @action(detail=False, methods=["get"], url_path="get-messages")
+    def get_messages(self, request):
+        data = validated(PageQuerySerializer, request)
+        return Response(selectors.messages_page(user=request.user, **page_arguments(data)))
