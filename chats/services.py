@@ -93,9 +93,10 @@ def chat_delete(*, chat):
     PostgreSQL fails after it, the chat is left empty and deleting it again
     finishes the job.
     """
-    content_repository.delete_chat_content(chat_id=chat.id)
+    chat_id = chat.id  # delete() clears the instance's pk
+    content_repository.delete_chat_content(chat_id=chat_id)
     chat.delete()
-    bump_chat(chat.id)
+    bump_chat(chat_id)
 
 
 def message_add(*, user, chat_id, branch_id=None, question, response):

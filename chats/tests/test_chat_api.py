@@ -435,3 +435,19 @@ def test_list_chats_shows_neither_hidden_nor_others_chats(auth_client, user, oth
     response = auth_client.get(LIST)
 
     assert [c["chat_id"] for c in response.json()["results"]] == [str(mine.id)]
+
+
+def test_a_chat_of_many_buckets_reads_back_in_order_through_before(auth_client, user, settings):
+    settings.CONTENT_BUCKET_SIZE = 4
+    chat = ChatFactory(owner=user, pairs=30)
+
+    seen, before = [], None
+    while True:
+        params = {"chat_id": str(chat.id), "limit": 7, **({"before": before} if before else {})}
+        page = auth_client.get(GET, params).json()
+        seen = page["messages"] + seen
+        if not page["has_more"]:
+            break
+        before = page["messages"][0]["response_id"]
+
+    assert [(m["question"], m["position"]) for m in seen] == [(f"q{i}", i) for i in range(30)]

@@ -1,0 +1,87 @@
+"""Another user's ids are a 404 on every route that takes one, whatever the
+method, and the owner's data stays exactly as it was.
+
+The table below is checked against the URL configuration: a new API route that
+takes an id fails `test_every_route_with_ids_is_in_the_matrix` until it has an
+entry here.
+"""
+
+from http import HTTPStatus
+
+import pytest
+from django.urls import get_resolver, reverse
+
+from chats import content_repository
+from chats.models import Branch, Chat
+from chats.tests.factories import ChatFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _ids(chat, pair):
+    return {"chat_id": str(chat.id), "branch_id": str(chat.active_branch_id), "response_id": pair}
+
+
+# url name -> (method, how the request carries the owner's ids, extra input)
+MATRIX = {
+    "chats-get-chat": ("get", {"chat_id"}, {}),
+    "chats-update-chat": ("put", {"chat_id"}, {"title": "stolen"}),
+    "chats-delete-chat": ("delete", {"chat_id"}, {}),
+    "messages-add-message": ("post", {"chat_id", "branch_id"}, {"question": "q", "response": "r"}),
+    "messages-get-messages": ("get", {"chat_id", "branch_id"}, {}),
+}
+# Routes whose input names no existing object.
+WITHOUT_IDS = {
+    "auth-register",
+    "auth-login",
+    "auth-refresh",
+    "auth-logout",
+    "auth-me",
+    "chats-create-chat",
+    "chats-list-chats",
+}
+
+
+def api_route_names():
+    return {
+        name
+        for name, patterns in get_resolver().reverse_dict.items()
+        if isinstance(name, str) and any(p[0][0][0].startswith("api/v1/") for p in [patterns])
+    }
+
+
+def test_every_route_with_ids_is_in_the_matrix():
+    assert api_route_names() == set(MATRIX) | WITHOUT_IDS
+
+
+def snapshot(chat):
+    chat = Chat.objects.get(pk=chat.pk)
+    branches = list(Branch.objects.filter(chat=chat).values().order_by("id"))
+    pairs = [
+        (b["id"], content_repository.read_pairs_before(chat_id=chat.id, branch_id=b["id"], limit=10_000))
+        for b in branches
+    ]
+    return chat.title, chat.status, chat.updated_at, chat.active_branch_id, branches, pairs
+
+
+@pytest.mark.parametrize("route", sorted(MATRIX))
+@pytest.mark.parametrize("where", ["body", "query"])
+def test_other_users_ids_are_404_and_change_nothing(route, where, user, other_client):
+    chat = ChatFactory(owner=user, pairs=2)
+    pair = content_repository.read_pairs_before(chat_id=chat.id, branch_id=chat.active_branch_id, limit=1)[0]
+    method, carried, extra = MATRIX[route]
+    ids = {k: v for k, v in _ids(chat, pair.response_id).items() if k in carried}
+    before = snapshot(chat)
+    url = reverse(route)
+
+    if method == "get" or where == "query":
+        query = "&".join(f"{k}={v}" for k, v in ids.items())
+        body = extra
+        response = getattr(other_client, method)(f"{url}?{query}", body if method != "get" else None, format="json")
+    else:
+        response = getattr(other_client, method)(url, {**ids, **extra}, format="json")
+
+    assert response.status_code == HTTPStatus.NOT_FOUND, response.content
+    assert response.json()["type"] == "client_error"
+    assert [e["code"] for e in response.json()["errors"]] == ["not_found"]
+    assert snapshot(chat) == before

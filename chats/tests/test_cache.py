@@ -1,0 +1,95 @@
+"""Cached reads: read-your-writes, isolation between users, Redis down, and
+the query budget of get-chat."""
+
+from http import HTTPStatus
+
+import pytest
+from django.core.cache import cache
+
+from chatproject.testing import client_for
+from chats import content_repository
+from chats.models import Chat, ChatStatus
+
+from .factories import ChatFactory
+from .routes import ADD, DELETE, GET, MESSAGES, UPDATE
+
+pytestmark = pytest.mark.django_db
+
+
+def get_chat(client, chat, **params):
+    return client.get(GET, {"chat_id": str(chat.id), **params})
+
+
+def test_get_chat_is_served_from_the_cache_the_second_time(auth_client, chat, django_assert_max_num_queries):
+    first = get_chat(auth_client, chat).json()
+    calls = content_repository.calls()
+
+    # The one query left is authentication's (the user row).
+    with django_assert_max_num_queries(1):
+        second = get_chat(auth_client, chat).json()
+
+    assert second == first
+    assert content_repository.calls() == calls
+
+
+def test_uncached_get_chat_makes_a_constant_number_of_queries(
+    auth_client, user, settings, django_assert_max_num_queries
+):
+    settings.CONTENT_BUCKET_SIZE = 10
+    short, long = ChatFactory(owner=user, pairs=10), ChatFactory(owner=user, pairs=300)
+    costs = []
+    for chat in (short, long):
+        cache.clear()
+        calls = content_repository.calls()
+        # Authentication, the chat, its branches.
+        with django_assert_max_num_queries(3):
+            response = get_chat(auth_client, chat, limit=5)
+        assert response.status_code == HTTPStatus.OK
+        costs.append(content_repository.calls() - calls)
+
+    assert costs == [1, 1]
+
+
+def test_get_chat_reflects_each_write_at_once(auth_client, chat):
+    assert get_chat(auth_client, chat).json()["title"] == "A chat"
+
+    auth_client.put(UPDATE, {"chat_id": str(chat.id), "title": "Renamed"}, format="json")
+    assert get_chat(auth_client, chat).json()["title"] == "Renamed"
+
+    auth_client.post(ADD, {"chat_id": str(chat.id), "question": "new", "response": "pair"}, format="json")
+    page = get_chat(auth_client, chat).json()
+    assert [m["question"] for m in page["messages"]][-1] == "new"
+    assert auth_client.get(MESSAGES, {"chat_id": str(chat.id)}).json()["messages"][-1]["question"] == "new"
+
+    auth_client.delete(DELETE, {"chat_id": str(chat.id)}, format="json")
+    assert get_chat(auth_client, chat).status_code == HTTPStatus.NOT_FOUND
+
+
+def test_a_cached_page_is_never_served_to_another_user(auth_client, other_client, chat):
+    assert get_chat(auth_client, chat).status_code == HTTPStatus.OK
+
+    response = get_chat(other_client, chat)
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+
+
+def test_moderation_through_the_service_path_invalidates_too(auth_client, chat):
+    from chats.cache import bump_chat
+
+    get_chat(auth_client, chat)
+    Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.HIDDEN)
+    bump_chat(chat.id)
+
+    assert get_chat(auth_client, chat).status_code == HTTPStatus.NOT_FOUND
+
+
+@pytest.mark.requires_redis
+def test_reads_and_writes_work_with_redis_down(redis_down, user, chat):
+    client = client_for(user)
+
+    first = get_chat(client, chat)
+    client.post(ADD, {"chat_id": str(chat.id), "question": "new", "response": "pair"}, format="json")
+    second = get_chat(client, chat)
+
+    assert first.status_code == second.status_code == HTTPStatus.OK
+    assert len(second.json()["messages"]) == len(first.json()["messages"]) + 1

@@ -1,0 +1,155 @@
+"""The message routes: add-message and get-messages."""
+
+import uuid
+from http import HTTPStatus
+
+import pytest
+
+from chatproject.api.formats import iso_datetime
+from chatproject.testing import error
+from chats import content_repository
+from chats.models import Branch, Chat, ChatStatus
+
+from .factories import ChatFactory
+from .routes import ADD, GET, MESSAGES
+
+pytestmark = pytest.mark.django_db
+
+
+def add(client, chat, **body):
+    return client.post(ADD, {"chat_id": str(chat.id), "question": "Q", "response": "R", **body}, format="json")
+
+
+def test_add_message_appends_to_the_active_branch(auth_client, chat):
+    before = chat.updated_at
+
+    response = add(auth_client, chat, question="Why?", response="Because.")
+
+    assert response.status_code == HTTPStatus.CREATED
+    [stored] = content_repository.read_pairs_before(chat_id=chat.id, branch_id=chat.active_branch_id, end=4, limit=1)
+    assert response.json() == {
+        "response_id": stored.response_id,
+        "question": "Why?",
+        "response": "Because.",
+        "timestamp": iso_datetime(stored.timestamp),
+        "branches": [],
+        "branch_id": str(chat.active_branch_id),
+        "position": 3,
+    }
+    chat.refresh_from_db()
+    assert chat.updated_at > before
+    assert Branch.objects.get(pk=chat.active_branch_id).message_count == 4
+
+
+def test_add_message_keeps_text_exactly(auth_client, chat):
+    text = "  leading and trailing spaces, unicode ✓ and\nnew lines  "
+
+    response = add(auth_client, chat, question=text, response=text)
+
+    assert (response.json()["question"], response.json()["response"]) == (text, text)
+    page = auth_client.get(GET, {"chat_id": str(chat.id), "limit": 1}).json()
+    assert page["messages"][0]["question"] == text
+
+
+def test_add_message_to_an_explicit_branch_of_the_chat(auth_client, chat):
+    response = add(auth_client, chat, branch_id=str(chat.active_branch_id))
+
+    assert response.status_code == HTTPStatus.CREATED
+    assert response.json()["position"] == 3
+
+
+def test_add_message_accepts_ids_in_the_query_string(auth_client, chat):
+    response = auth_client.post(f"{ADD}?chat_id={chat.id}", {"question": "Q", "response": "R"}, format="json")
+
+    assert response.status_code == HTTPStatus.CREATED
+
+
+def test_add_message_with_disagreeing_branch_ids_is_400(auth_client, chat):
+    response = auth_client.post(
+        f"{ADD}?branch_id={uuid.uuid4()}",
+        {"chat_id": str(chat.id), "branch_id": str(chat.active_branch_id), "question": "Q", "response": "R"},
+        format="json",
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert [(e["code"], e["attr"]) for e in response.json()["errors"]] == [("mismatch", "branch_id")]
+    assert Branch.objects.get(pk=chat.active_branch_id).message_count == 3
+
+
+def test_add_message_to_a_branch_of_another_chat_is_404(auth_client, user, chat):
+    other = ChatFactory(owner=user)
+
+    response = add(auth_client, chat, branch_id=str(other.active_branch_id))
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json() == error("not_found", "Branch not found in this chat.")
+    assert content_repository.branch_length(chat_id=other.id, branch_id=other.active_branch_id) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "attr"),
+    [
+        ({"question": None}, "null", "question"),
+        ({"question": ""}, "blank", "question"),
+        ({"response": "r" * 100_001}, "max_length", "response"),
+        ({"chat_id": "nope"}, "invalid", "chat_id"),
+        ({"position": 3}, "unknown_field", "position"),
+    ],
+)
+def test_add_message_rejects_bad_input_and_stores_nothing(auth_client, chat, body, code, attr):
+    response = add(auth_client, chat, **body)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert [(e["code"], e["attr"]) for e in response.json()["errors"]] == [(code, attr)]
+    assert content_repository.branch_length(chat_id=chat.id, branch_id=chat.active_branch_id) == 3
+
+
+def test_add_message_needs_question_and_response(auth_client, chat):
+    response = auth_client.post(ADD, {"chat_id": str(chat.id)}, format="json")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert {(e["code"], e["attr"]) for e in response.json()["errors"]} == {
+        ("required", "question"),
+        ("required", "response"),
+    }
+
+
+def test_add_message_to_a_locked_chat_is_409(auth_client, chat):
+    Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.LOCKED)
+
+    response = add(auth_client, chat)
+
+    assert response.status_code == HTTPStatus.CONFLICT
+    assert response.json()["errors"][0]["code"] == "chat_locked"
+    assert content_repository.branch_length(chat_id=chat.id, branch_id=chat.active_branch_id) == 3
+
+
+def test_add_message_to_a_hidden_chat_is_404(auth_client, chat):
+    Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.HIDDEN)
+
+    response = add(auth_client, chat)
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert content_repository.branch_length(chat_id=chat.id, branch_id=chat.active_branch_id) == 3
+
+
+def test_get_messages_is_get_chats_page_without_the_chat(auth_client, chat):
+    page = auth_client.get(GET, {"chat_id": str(chat.id), "limit": 2}).json()
+
+    response = auth_client.get(MESSAGES, {"chat_id": str(chat.id), "limit": 2})
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == {
+        "chat_id": str(chat.id),
+        "branch_id": str(chat.active_branch_id),
+        "messages": page["messages"],
+        "has_more": True,
+    }
+    assert [m["position"] for m in page["messages"]] == [1, 2]
+
+
+def test_get_messages_of_unknown_chat_is_404(auth_client, db):
+    response = auth_client.get(MESSAGES, {"chat_id": str(uuid.uuid4())})
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json() == error("not_found", "Chat not found.")
