@@ -8,6 +8,7 @@ from chatproject.api.views import not_found
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("chats.urls")),
+    path("", include("branches.urls")),
 ]
 
 urlpatterns = [

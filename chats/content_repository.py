@@ -271,6 +271,45 @@ def branch_length(*, chat_id, branch_id):
     return 0 if last is None else last["start"] + last["count"]
 
 
+def _fork_pair(chat_id, holder_branch_id, response_id):
+    # $elemMatch with the positional `$`: mongomock cannot resolve `$` from a
+    # dotted filter ("qa_pairs.response_id"), and arrayFilters it lacks entirely.
+    return {
+        "chat_id": str(chat_id),
+        "branch_id": str(holder_branch_id),
+        "qa_pairs": {"$elemMatch": {"response_id": str(response_id)}},
+    }
+
+
+def add_fork(*, chat_id, holder_branch_id, response_id, branch_id):
+    """Name `branch_id` in the `branches` list of the pair it forks after.
+    Returns False when that pair is not there."""
+    with _store_call():
+        result = _buckets().update_one(
+            _fork_pair(chat_id, holder_branch_id, response_id),
+            {"$addToSet": {"qa_pairs.$.branches": str(branch_id)}},
+        )
+    return result.matched_count == 1
+
+
+def remove_fork(*, chat_id, holder_branch_id, response_id, branch_id):
+    """Stop naming `branch_id` at the pair it forked after."""
+    with _store_call():
+        result = _buckets().update_one(
+            _fork_pair(chat_id, holder_branch_id, response_id),
+            {"$pull": {"qa_pairs.$.branches": str(branch_id)}},
+        )
+    return result.modified_count == 1
+
+
+def delete_branch_content(*, chat_id, branch_ids):
+    """Remove every bucket of these branches of a chat; returns how many went."""
+    with _store_call():
+        return _buckets().delete_many(
+            {"chat_id": str(chat_id), "branch_id": {"$in": [str(b) for b in branch_ids]}}
+        ).deleted_count
+
+
 def delete_chat_content(*, chat_id):
     """Remove every bucket of a chat; returns how many went."""
     with _store_call():

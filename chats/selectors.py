@@ -38,7 +38,7 @@ def chat_get(*, user, chat_id, summary=False, for_update=False):
     if summary:
         chats = chat_summaries().filter(pk__in=chats.values("pk"))
     if for_update:
-        chats = chats.select_for_update(of=("self",))
+        chats = chats.select_for_update()
     try:
         return chats.get(pk=chat_id)
     except Chat.DoesNotExist:

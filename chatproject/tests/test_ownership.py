@@ -11,6 +11,7 @@ from http import HTTPStatus
 import pytest
 from django.urls import get_resolver, reverse
 
+from branches import services as branch_services
 from chats import content_repository
 from chats.models import Branch, Chat
 from chats.tests.factories import ChatFactory
@@ -18,8 +19,15 @@ from chats.tests.factories import ChatFactory
 pytestmark = pytest.mark.django_db
 
 
-def _ids(chat, pair):
-    return {"chat_id": str(chat.id), "branch_id": str(chat.active_branch_id), "response_id": pair}
+def owners_chat(owner):
+    """A chat with two pairs on its root and a branch forked after the first;
+    returns the chat and the ids a request could name."""
+    chat = ChatFactory(owner=owner, pairs=2)
+    first = content_repository.read_pairs_before(chat_id=chat.id, branch_id=chat.active_branch_id, limit=2)[0]
+    branch = branch_services.branch_create(
+        user=owner, chat_id=chat.id, response_id=first.response_id, question="q", response="r", activate=False
+    )
+    return chat, {"chat_id": str(chat.id), "branch_id": str(branch.id), "response_id": first.response_id}
 
 
 # url name -> (method, how the request carries the owner's ids, extra input)
@@ -29,7 +37,14 @@ MATRIX = {
     "chats-delete-chat": ("delete", {"chat_id"}, {}),
     "messages-add-message": ("post", {"chat_id", "branch_id"}, {"question": "q", "response": "r"}),
     "messages-get-messages": ("get", {"chat_id", "branch_id"}, {}),
+    "branches-create-branch": ("post", {"chat_id", "response_id"}, {"name": "stolen"}),
+    "branches-get-branches": ("get", {"chat_id"}, {}),
+    "branches-set-active-branch": ("put", {"chat_id", "branch_id"}, {}),
+    "branches-rename-branch": ("put", {"chat_id", "branch_id"}, {"name": "stolen"}),
+    "branches-delete-branch": ("delete", {"chat_id", "branch_id"}, {"cascade": True}),
 }
+# Ids that may travel in the query string rather than the body.
+QUERY_OR_BODY = {"chat_id", "branch_id"}
 # Routes whose input names no existing object.
 WITHOUT_IDS = {
     "auth-register",
@@ -67,17 +82,18 @@ def snapshot(chat):
 @pytest.mark.parametrize("route", sorted(MATRIX))
 @pytest.mark.parametrize("where", ["body", "query"])
 def test_other_users_ids_are_404_and_change_nothing(route, where, user, other_client):
-    chat = ChatFactory(owner=user, pairs=2)
-    pair = content_repository.read_pairs_before(chat_id=chat.id, branch_id=chat.active_branch_id, limit=1)[0]
+    chat, all_ids = owners_chat(user)
     method, carried, extra = MATRIX[route]
-    ids = {k: v for k, v in _ids(chat, pair.response_id).items() if k in carried}
+    ids = {k: v for k, v in all_ids.items() if k in carried}
     before = snapshot(chat)
     url = reverse(route)
 
-    if method == "get" or where == "query":
-        query = "&".join(f"{k}={v}" for k, v in ids.items())
-        body = extra
-        response = getattr(other_client, method)(f"{url}?{query}", body if method != "get" else None, format="json")
+    if method == "get":
+        response = other_client.get(url, {**ids, **extra})
+    elif where == "query":
+        query = "&".join(f"{k}={v}" for k, v in ids.items() if k in QUERY_OR_BODY)
+        body = {**{k: v for k, v in ids.items() if k not in QUERY_OR_BODY}, **extra}
+        response = getattr(other_client, method)(f"{url}?{query}", body, format="json")
     else:
         response = getattr(other_client, method)(url, {**ids, **extra}, format="json")
 

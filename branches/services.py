@@ -1,0 +1,165 @@
+"""Writes to a chat's branch tree: the one path shared by the API, the admin
+and the commands.
+
+MongoDB is written first, so that its failure leaves PostgreSQL unchanged
+(503); what a failure between the two stores leaves behind is undone on the
+spot when possible, and otherwise found and repaired by reconcile_content.
+"""
+
+import logging
+import uuid
+
+from django.db import transaction
+from django.utils import timezone
+
+from chatproject.api.errors import Conflict, NotFound
+from chats import content_repository
+from chats.cache import bump_chat
+from chats.models import Branch, Chat
+from chats.selectors import branch_get, chat_branches, chat_get
+from chats.services import ensure_writable
+
+from .selectors import subtree
+
+logger = logging.getLogger(__name__)
+
+
+class RootBranchUndeletable(Conflict):
+    default_detail = "The root branch cannot be deleted; delete the chat instead."
+    default_code = "root_branch"
+
+
+class BranchHasChildren(Conflict):
+    default_detail = "This branch has branches of its own; delete with cascade=true to delete them too."
+    default_code = "branch_has_children"
+
+
+def default_branch_name(chat):
+    return f"branch {chat.branches.count()}"
+
+
+def branch_create(*, user, chat_id, response_id, name=None, question=None, response=None, activate=True):
+    """Fork a branch right after the pair `response_id` (None: before the first
+    pair) and, optionally, give it its first pair.
+
+    The new branch stores only its own pairs: the history up to the fork is
+    referenced through its parent, the branch that physically holds the fork
+    pair, and `fork_position`, the number of pairs it inherits. The cost is the
+    same whatever the length of that history. Returns the branch.
+
+    Creating and deleting branches of one chat take the chat's row lock, so a
+    branch never forks from one being deleted; appends need no lock.
+    """
+    with transaction.atomic():
+        chat = chat_get(user=user, chat_id=chat_id, for_update=True)
+        ensure_writable(chat)
+        parent, fork_position = _fork_point(chat, response_id)
+        branch_id = uuid.uuid4()
+        try:
+            if question is not None:
+                content_repository.append_pair(
+                    chat_id=chat.id, branch_id=branch_id, question=question, response=response
+                )
+            if response_id is not None and not content_repository.add_fork(
+                chat_id=chat.id, holder_branch_id=parent.id, response_id=response_id, branch_id=branch_id
+            ):
+                raise NotFound("No pair with this response_id in this chat.")
+            branch = Branch.objects.create(
+                id=branch_id,
+                chat=chat,
+                parent=parent,
+                fork_response_id=response_id,
+                fork_position=fork_position,
+                name=name or default_branch_name(chat),
+                message_count=0 if question is None else 1,
+            )
+            _touch(chat, active_branch_id=branch_id if activate else None)
+        except Exception:
+            _undo_branch_content(chat.id, parent.id, response_id, branch_id)
+            raise
+    bump_chat(chat.id)
+    return branch
+
+
+def _fork_point(chat, response_id):
+    """(parent, fork_position) of a branch forking after `response_id`."""
+    if response_id is None:
+        return Branch.objects.get(chat=chat, parent__isnull=True), 0
+    found = content_repository.locate_pair(chat_id=chat.id, response_id=response_id)
+    parent = Branch.objects.filter(chat=chat, pk=found[0]).first() if found else None
+    if parent is None:
+        raise NotFound("No pair with this response_id in this chat.")
+    return parent, parent.fork_position + found[1] + 1
+
+
+def _undo_branch_content(chat_id, parent_id, response_id, branch_id):
+    try:
+        if response_id is not None:
+            content_repository.remove_fork(
+                chat_id=chat_id, holder_branch_id=parent_id, response_id=response_id, branch_id=branch_id
+            )
+        content_repository.delete_branch_content(chat_id=chat_id, branch_ids=[branch_id])
+    except content_repository.ContentStoreUnavailable:
+        logger.error("Content of branch %s of chat %s left behind; reconcile_content will remove it.", branch_id, chat_id)
+
+
+def _touch(chat, *, active_branch_id=None):
+    changes = {"updated_at": timezone.now()}
+    if active_branch_id is not None:
+        changes["active_branch_id"] = active_branch_id
+    Chat.objects.filter(pk=chat.pk).update(**changes)
+
+
+def branch_activate(*, user, chat_id, branch_id):
+    """Make a branch the chat's active one (again: setting it twice is fine)."""
+    with transaction.atomic():
+        chat = chat_get(user=user, chat_id=chat_id, for_update=True)
+        ensure_writable(chat)
+        branch = branch_get(chat=chat, branch_id=branch_id)
+        _touch(chat, active_branch_id=branch.id)
+    bump_chat(chat.id)
+
+
+def branch_rename(*, user, chat_id, branch_id, name):
+    with transaction.atomic():
+        chat = chat_get(user=user, chat_id=chat_id, for_update=True)
+        ensure_writable(chat)
+        branch = branch_get(chat=chat, branch_id=branch_id)
+        branch.name = name
+        branch.full_clean(exclude=["chat", "parent"])
+        branch.save(update_fields=["name"])
+        _touch(chat)
+    bump_chat(chat.id)
+    return branch
+
+
+def branch_delete(*, user, chat_id, branch_id, cascade=False):
+    """Delete a branch (with `cascade`, its whole subtree) and its content.
+
+    The root cannot go; a branch with children needs `cascade`. When the active
+    branch goes, the deleted branch's parent becomes active. Content goes first,
+    inside the transaction: if MongoDB fails, PostgreSQL is unchanged (503) and
+    deleting again finishes the job. Returns the ids of the deleted branches.
+    """
+    with transaction.atomic():
+        chat = chat_get(user=user, chat_id=chat_id, for_update=True)
+        ensure_writable(chat)
+        branch = branch_get(chat=chat, branch_id=branch_id)
+        if branch.is_root:
+            raise RootBranchUndeletable()
+        doomed_ids = [b.id for b in subtree(chat_branches(chat=chat), branch)]
+        if len(doomed_ids) > 1 and not cascade:
+            raise BranchHasChildren()
+        content_repository.delete_branch_content(chat_id=chat.id, branch_ids=doomed_ids)
+        if branch.fork_response_id is not None:
+            content_repository.remove_fork(
+                chat_id=chat.id,
+                holder_branch_id=branch.parent_id,
+                response_id=branch.fork_response_id,
+                branch_id=branch.id,
+            )
+        active_goes = chat.active_branch_id in doomed_ids
+        _touch(chat, active_branch_id=branch.parent_id if active_goes else None)
+        Branch.objects.filter(chat=chat, pk__in=doomed_ids).delete()
+    bump_chat(chat.id)
+    return doomed_ids
