@@ -132,14 +132,17 @@ def ensure_indexes():
         return sorted(_buckets().index_information())
 
 
-def _now():
+def _to_millis(moment):
     # MongoDB keeps milliseconds; cut here so what an append returns is exactly
     # what a later read gives back.
-    now = datetime.datetime.now(datetime.UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+    return moment.astimezone(datetime.UTC).replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
-def append_pair(*, chat_id, branch_id, question, response):
+def _now():
+    return _to_millis(datetime.datetime.now(datetime.UTC))
+
+
+def append_pair(*, chat_id, branch_id, question, response, timestamp=None):
     """Append a pair to a branch in one atomic MongoDB operation and return it.
 
     The usual case is one conditional `$push` into the branch's open bucket.
@@ -147,13 +150,14 @@ def append_pair(*, chat_id, branch_id, question, response):
     for good and the next one inserted with the pair in it; the unique index on
     (chat_id, branch_id, seq) settles a race between two inserters, and the loser
     starts over. No document is ever read, changed and written back.
+    `timestamp` (default: now) is for imports that keep the original time.
     """
     chat_id, branch_id = str(chat_id), str(branch_id)
     pair = {
         "question": question,
         "response": response,
         "response_id": str(uuid.uuid4()),
-        "timestamp": _now(),
+        "timestamp": _now() if timestamp is None else _to_millis(timestamp),
         "branches": [],
     }
     size = len(bson.encode(pair))

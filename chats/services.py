@@ -86,6 +86,26 @@ def chat_update(*, user, chat_id, title):
     return chat
 
 
+def chat_moderate(*, chat, status):
+    """Set a chat's moderation status (admin): locked chats are read-only to
+    their owner, hidden ones invisible; back to active restores it unchanged."""
+    if status not in ChatStatus.values:
+        raise ValueError(f"unknown chat status {status!r}")
+    Chat.objects.filter(pk=chat.pk).update(status=status)
+    chat.status = status
+    bump_chat(chat.id)
+    return chat
+
+
+def chat_rename(*, chat, title):
+    """Retitle a chat as a moderator: no owner, no lock in the way."""
+    chat.title = title
+    chat.full_clean(exclude=["owner", "active_branch"])
+    chat.save(update_fields=["title", "updated_at"])
+    bump_chat(chat.id)
+    return chat
+
+
 def chat_delete(*, chat):
     """Delete a chat, its branches and all their content (also when locked).
 
