@@ -150,16 +150,33 @@ def branch_delete(*, user, chat_id, branch_id, cascade=False):
         doomed_ids = [b.id for b in subtree(chat_branches(chat=chat), branch)]
         if len(doomed_ids) > 1 and not cascade:
             raise BranchHasChildren()
-        content_repository.delete_branch_content(chat_id=chat.id, branch_ids=doomed_ids)
-        if branch.fork_response_id is not None:
-            content_repository.remove_fork(
-                chat_id=chat.id,
-                holder_branch_id=branch.parent_id,
-                response_id=branch.fork_response_id,
-                branch_id=branch.id,
-            )
-        active_goes = chat.active_branch_id in doomed_ids
-        _touch(chat, active_branch_id=branch.parent_id if active_goes else None)
-        Branch.objects.filter(chat=chat, pk__in=doomed_ids).delete()
+        _remove_subtree(chat, branch, doomed_ids)
     bump_chat(chat.id)
     return doomed_ids
+
+
+def branch_prune(*, branch):
+    """Remove a branch and its subtree whatever the chat's state (operators:
+    reconcile_content, for branches whose fork pair is gone). Returns the ids."""
+    with transaction.atomic():
+        chat = Chat.objects.select_for_update().get(pk=branch.chat_id)
+        doomed_ids = [b.id for b in subtree(chat_branches(chat=chat), branch)]
+        _remove_subtree(chat, branch, doomed_ids)
+    bump_chat(chat.id)
+    return doomed_ids
+
+
+def _remove_subtree(chat, branch, doomed_ids):
+    """Content first, then the rows; the active branch, if among them, passes
+    to the top branch's parent. Run inside a transaction holding the chat."""
+    content_repository.delete_branch_content(chat_id=chat.id, branch_ids=doomed_ids)
+    if branch.fork_response_id is not None:
+        content_repository.remove_fork(
+            chat_id=chat.id,
+            holder_branch_id=branch.parent_id,
+            response_id=branch.fork_response_id,
+            branch_id=branch.id,
+        )
+    active_goes = chat.active_branch_id in doomed_ids
+    _touch(chat, active_branch_id=branch.parent_id if active_goes else None)
+    Branch.objects.filter(chat=chat, pk__in=doomed_ids).delete()

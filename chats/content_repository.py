@@ -129,6 +129,11 @@ def ensure_indexes():
     """Create the collection's indexes (idempotent); returns their names."""
     with _store_call():
         ContentBucket.ensure_indexes()
+    return existing_indexes()
+
+
+def existing_indexes():
+    with _store_call():
         return sorted(_buckets().index_information())
 
 
@@ -250,6 +255,20 @@ def read_pairs_before(*, chat_id, branch_id, end=None, limit):
     return collected
 
 
+def read_all_pairs(*, chat_id, branch_id):
+    """Every pair a branch holds itself, oldest first (exports, maintenance)."""
+    with _store_call():
+        cursor = _buckets().find(
+            {"chat_id": str(chat_id), "branch_id": str(branch_id)},
+            projection={"_id": 0, "start": 1, "qa_pairs": 1},
+        ).sort("seq", 1)
+        return [
+            _stored(str(branch_id), bucket["start"] + offset, pair)
+            for bucket in cursor
+            for offset, pair in enumerate(bucket["qa_pairs"])
+        ]
+
+
 def locate_pair(*, chat_id, response_id):
     """(branch_id, index) of the pair with this response_id in the chat, or None."""
     response_id = str(response_id)
@@ -312,6 +331,52 @@ def delete_branch_content(*, chat_id, branch_ids):
         return _buckets().delete_many(
             {"chat_id": str(chat_id), "branch_id": {"$in": [str(b) for b in branch_ids]}}
         ).deleted_count
+
+
+def content_chat_ids():
+    """Every chat id that has content (maintenance: finding orphans)."""
+    with _store_call():
+        return set(_buckets().distinct("chat_id"))
+
+
+def bucket_outlines(*, chat_id):
+    """Every bucket of a chat without the texts: ids, fork lists and counters,
+    for consistency checks."""
+    with _store_call():
+        return list(
+            _buckets()
+            .find(
+                {"chat_id": str(chat_id)},
+                projection={
+                    "_id": 0,
+                    "branch_id": 1,
+                    "seq": 1,
+                    "start": 1,
+                    "count": 1,
+                    "closed": 1,
+                    "qa_pairs.response_id": 1,
+                    "qa_pairs.branches": 1,
+                },
+            )
+            .sort([("branch_id", 1), ("seq", 1)])
+        )
+
+
+def renumber_buckets(*, chat_id, branch_id):
+    """Make a branch's bucket counters agree with what the buckets hold: seq
+    0, 1, 2 … in their order, `start` the running total of pairs, `count` the
+    pairs held, every bucket but the last closed. Touches counters only."""
+    outlines = [b for b in bucket_outlines(chat_id=chat_id) if b["branch_id"] == str(branch_id)]
+    start = 0
+    for seq, bucket in enumerate(outlines):
+        held = len(bucket["qa_pairs"])
+        with _store_call():
+            _buckets().update_one(
+                {"chat_id": str(chat_id), "branch_id": str(branch_id), "seq": bucket["seq"]},
+                {"$set": {"seq": seq, "start": start, "count": held, "closed": seq < len(outlines) - 1}},
+            )
+        start += held
+    return start
 
 
 def delete_chat_content(*, chat_id):

@@ -119,15 +119,18 @@ def chat_delete(*, chat):
     bump_chat(chat_id)
 
 
-def message_add(*, user, chat_id, branch_id=None, question, response):
-    """Append a pair to a branch (the active one by default).
+def message_add(*, user, chat_id, branch_id=None, question, response, timestamp=None):
+    """Append a pair to a branch (the active one by default). `timestamp` is
+    for imports that keep the original time; the API never passes it.
 
     Returns (pair, its position in the branch's path).
     """
     chat = chat_get(user=user, chat_id=chat_id)
     ensure_writable(chat)
     branch = branch_get(chat=chat, branch_id=branch_id)
-    pair = content_repository.append_pair(chat_id=chat.id, branch_id=branch.id, question=question, response=response)
+    pair = content_repository.append_pair(
+        chat_id=chat.id, branch_id=branch.id, question=question, response=response, timestamp=timestamp
+    )
     record_own_pairs_added(chat_id=chat.id, branch_id=branch.id, count=1)
     return pair, branch.fork_position + pair.index
 

@@ -1,0 +1,160 @@
+"""Find and repair what PostgreSQL and MongoDB disagree on.
+
+The services order their writes so that a crash between the two stores leaves
+only the kinds of damage listed in `KINDS`; `check_chat` finds each of them for
+one chat and `orphan_chats` the content whose chat is gone. Every problem
+carries its own repair, made through the content repository and the services.
+"""
+
+import dataclasses
+from collections.abc import Callable
+
+from chats import content_repository
+from chats.models import Branch, Chat
+
+from .services import branch_prune
+
+KINDS = {
+    "orphan_chat_content": "content whose chat is gone",
+    "orphan_branch_content": "content whose branch is gone",
+    "buckets_out_of_sequence": "buckets out of sequence",
+    "stale_fork_entry": "a pair's branches list names a branch that is not forked there",
+    "missing_fork_entry": "a branch missing from its fork pair's branches list",
+    "missing_fork_pair": "a branch whose fork pair is missing",
+    "message_count_mismatch": "a branch's message_count disagrees with its content",
+}
+
+
+@dataclasses.dataclass
+class Problem:
+    kind: str
+    chat_id: str
+    detail: str
+    repair: Callable[[], None]
+
+    def __str__(self):
+        return f"[{self.kind}] chat {self.chat_id}: {self.detail}"
+
+
+def orphan_chats():
+    """Problems for content whose chat no longer exists."""
+    content_ids = content_repository.content_chat_ids()
+    known = {str(pk) for pk in Chat.objects.filter(pk__in=content_ids).values_list("pk", flat=True)}
+    return [
+        Problem(
+            "orphan_chat_content",
+            chat_id,
+            "content without a chat",
+            lambda chat_id=chat_id: content_repository.delete_chat_content(chat_id=chat_id),
+        )
+        for chat_id in sorted(content_ids - known)
+    ]
+
+
+def check_chat(chat):
+    """Every disagreement between the stores for one chat. Problems that make
+    others meaningless (orphan content, bad buckets, lost fork pairs) come first;
+    after their repair a second check finds what remains."""
+    branches = {str(b.id): b for b in Branch.objects.filter(chat=chat)}
+    outlines = content_repository.bucket_outlines(chat_id=chat.id)
+    by_branch = {}
+    for bucket in outlines:
+        by_branch.setdefault(bucket["branch_id"], []).append(bucket)
+    chat_id = str(chat.id)
+    problems = []
+
+    for branch_id in sorted(set(by_branch) - set(branches)):
+        problems.append(
+            Problem(
+                "orphan_branch_content",
+                chat_id,
+                f"content of branch {branch_id}, which does not exist",
+                lambda b=branch_id: content_repository.delete_branch_content(chat_id=chat_id, branch_ids=[b]),
+            )
+        )
+
+    pairs_of = {}  # branch id -> [(response_id, fork list)] in order
+    for branch_id, buckets in by_branch.items():
+        if branch_id not in branches:
+            continue
+        if not _in_sequence(buckets):
+            problems.append(
+                Problem(
+                    "buckets_out_of_sequence",
+                    chat_id,
+                    f"branch {branch_id}: bucket numbers or counters do not follow the pairs",
+                    lambda b=branch_id: content_repository.renumber_buckets(chat_id=chat_id, branch_id=b),
+                )
+            )
+        pairs_of[branch_id] = [(p["response_id"], p.get("branches", [])) for b in buckets for p in b["qa_pairs"]]
+
+    for branch_id, branch in branches.items():
+        own = pairs_of.get(branch_id, [])
+        if branch.message_count != len(own):
+            problems.append(
+                Problem(
+                    "message_count_mismatch",
+                    chat_id,
+                    f"branch {branch_id}: message_count {branch.message_count}, content holds {len(own)}",
+                    lambda b=branch, n=len(own): Branch.objects.filter(pk=b.pk).update(message_count=n),
+                )
+            )
+
+    for branch_id, branch in branches.items():
+        if branch.parent_id is None or branch.fork_response_id is None:
+            continue
+        holder = str(branch.parent_id)
+        fork_lists = dict(pairs_of.get(holder, []))
+        response_id = str(branch.fork_response_id)
+        if response_id not in fork_lists:
+            problems.append(
+                Problem(
+                    "missing_fork_pair",
+                    chat_id,
+                    f"branch {branch_id} forks after pair {response_id}, which its parent does not hold; "
+                    "the branch and its subtree are removed",
+                    lambda b=branch: Branch.objects.filter(pk=b.pk).exists() and branch_prune(branch=b),
+                )
+            )
+        elif branch_id not in fork_lists[response_id]:
+            problems.append(
+                Problem(
+                    "missing_fork_entry",
+                    chat_id,
+                    f"pair {response_id} does not list branch {branch_id}",
+                    lambda h=holder, r=response_id, b=branch_id: content_repository.add_fork(
+                        chat_id=chat_id, holder_branch_id=h, response_id=r, branch_id=b
+                    ),
+                )
+            )
+
+    for holder, pairs in pairs_of.items():
+        for response_id, listed in pairs:
+            for named in listed:
+                child = branches.get(named)
+                if child is None or str(child.parent_id) != holder or str(child.fork_response_id) != response_id:
+                    problems.append(
+                        Problem(
+                            "stale_fork_entry",
+                            chat_id,
+                            f"pair {response_id} lists branch {named}, which does not fork there",
+                            lambda h=holder, r=response_id, n=named: content_repository.remove_fork(
+                                chat_id=chat_id, holder_branch_id=h, response_id=r, branch_id=n
+                            ),
+                        )
+                    )
+    return problems
+
+
+def _in_sequence(buckets):
+    start = 0
+    for seq, bucket in enumerate(buckets):
+        held = len(bucket["qa_pairs"])
+        # Only the last bucket may be open (it may also be closed: a crash
+        # between closing it and inserting the next leaves it so, harmlessly).
+        if (bucket["seq"], bucket["start"], bucket["count"]) != (seq, start, held):
+            return False
+        if seq < len(buckets) - 1 and not bucket["closed"]:
+            return False
+        start += held
+    return True

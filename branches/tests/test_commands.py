@@ -1,0 +1,242 @@
+"""reconcile_content, export_chat and import_chat, through call_command."""
+
+import json
+import uuid
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from branches import services as branch_services
+from chats import content_repository
+from chats.documents import ContentBucket
+from chats.models import Branch, Chat, ChatStatus
+from chats.tests.factories import ChatFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args):
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def pairs(chat, branch_id):
+    return content_repository.read_all_pairs(chat_id=chat.id, branch_id=branch_id)
+
+
+@pytest.fixture
+def tree(user, settings):
+    """A chat with several buckets on its root and two levels of branches."""
+    settings.CONTENT_BUCKET_SIZE = 2
+    chat = ChatFactory(owner=user, title="Tree", pairs=5)
+    root = pairs(chat, chat.active_branch_id)
+    first = branch_services.branch_create(
+        user=user, chat_id=chat.id, response_id=root[2].response_id, name="first", question="f0", response="f0"
+    )
+    second = branch_services.branch_create(
+        user=user, chat_id=chat.id, response_id=pairs(chat, first.id)[0].response_id, name="second",
+        question="s0", response="s0", activate=False,
+    )
+    branch_services.branch_create(user=user, chat_id=chat.id, response_id=None, name="fresh", activate=False)
+    chat.refresh_from_db()
+    return chat, first, second
+
+
+def test_reconcile_finds_nothing_in_healthy_data(tree):
+    output = run("reconcile_content")
+
+    assert output.splitlines()[-1] == "problems found: 0"
+
+
+def test_reconcile_finds_and_fixes_every_kind_of_damage(tree, user):
+    chat, first, second = tree
+    root_id = Branch.objects.get(chat=chat, parent__isnull=True).id
+    buckets = ContentBucket._get_collection()
+    # Content whose chat is gone, and content whose branch is gone.
+    ghost_chat = uuid.uuid4()
+    content_repository.append_pair(chat_id=ghost_chat, branch_id=uuid.uuid4(), question="q", response="r")
+    ghost_branch = uuid.uuid4()
+    content_repository.append_pair(chat_id=chat.id, branch_id=ghost_branch, question="q", response="r")
+    # A gap in the root's bucket numbers.
+    buckets.update_one({"chat_id": str(chat.id), "branch_id": str(root_id), "seq": 2}, {"$set": {"seq": 7}})
+    # A fork list naming a branch that does not exist, and one missing its branch.
+    fork_pair = pairs(chat, root_id)[0].response_id
+    content_repository.add_fork(chat_id=chat.id, holder_branch_id=root_id, response_id=fork_pair, branch_id=uuid.uuid4())
+    content_repository.remove_fork(
+        chat_id=chat.id, holder_branch_id=first.id, response_id=second.fork_response_id, branch_id=second.id
+    )
+    # A branch whose fork pair is gone (its creation crashed half-way).
+    lost = Branch.objects.create(chat=chat, parent=first, fork_response_id=uuid.uuid4(), fork_position=4, name="lost")
+    # A counter that missed an append.
+    Branch.objects.filter(pk=first.pk).update(message_count=9)
+
+    found = run("reconcile_content")
+    fixed = run("reconcile_content", "--fix")
+    again = run("reconcile_content")
+
+    assert found.splitlines()[-1] == "problems found: 7"
+    for kind in (
+        "orphan_chat_content", "orphan_branch_content", "buckets_out_of_sequence", "stale_fork_entry",
+        "missing_fork_entry", "missing_fork_pair", "message_count_mismatch",
+    ):
+        assert f"[{kind}]" in found
+    assert fixed.splitlines()[-1] == "repaired: 7"
+    assert again.splitlines()[-1] == "problems found: 0"
+    assert buckets.count_documents({"chat_id": str(ghost_chat)}) == 0
+    assert buckets.count_documents({"branch_id": str(ghost_branch)}) == 0
+    assert [b["seq"] for b in buckets.find({"branch_id": str(root_id)}).sort("seq", 1)] == [0, 1, 2]
+    assert not Branch.objects.filter(pk=lost.pk).exists()
+    assert Branch.objects.get(pk=first.pk).message_count == 1
+    assert pairs(chat, first.id)[0].branches == [str(second.id)]
+    assert pairs(chat, root_id)[0].branches == []
+
+
+def test_reconcile_dry_run_with_fix_changes_nothing(tree):
+    chat, first, _ = tree
+    Branch.objects.filter(pk=first.pk).update(message_count=9)
+
+    output = run("reconcile_content", "--fix", "--dry-run")
+
+    assert "problems found: 1" in output
+    assert "would repair 1" in output
+    assert Branch.objects.get(pk=first.pk).message_count == 9
+
+
+def test_reconcile_of_one_chat_and_bad_ids(tree):
+    chat, first, _ = tree
+    Branch.objects.filter(pk=first.pk).update(message_count=9)
+    other = ChatFactory(owner=chat.owner)
+    Branch.objects.filter(chat=other).update(message_count=3)
+
+    assert run("reconcile_content", "--chat", str(other.id)).splitlines()[-1] == "problems found: 1"
+    with pytest.raises(CommandError, match="not a UUID"):
+        run("reconcile_content", "--chat", "nope")
+    with pytest.raises(CommandError, match="No chat"):
+        run("reconcile_content", "--chat", str(uuid.uuid4()))
+
+
+def test_reconcile_shows_plain_progress_counts_when_not_on_a_terminal(tree):
+    output = run("reconcile_content")
+
+    assert "checking chats: 1/1" in output
+
+
+def normalized(export):
+    """An export with ids replaced by their order of appearance: two exports
+    of the same tree compare equal whatever ids they were given."""
+    names = {}
+
+    def alias(value):
+        return None if value is None else names.setdefault(value, f"id{len(names)}")
+
+    return {
+        "chat": {k: v for k, v in export["chat"].items() if k not in ("id", "owner")},
+        "branches": [
+            {
+                "id": alias(b["id"]),
+                "name": b["name"],
+                "parent": alias(b["parent_id"]),
+                "fork": alias(b["fork_response_id"]),
+                "fork_position": b["fork_position"],
+                "created_at": b["created_at"],
+                "pairs": [{**p, "response_id": alias(p["response_id"])} for p in b["pairs"]],
+            }
+            for b in export["branches"]
+        ],
+        "active_branch": next(i for i, b in enumerate(export["branches"]) if b["id"] == export["active_branch_id"]),
+    }
+
+
+def test_export_holds_the_whole_tree(tree):
+    chat, first, second = tree
+
+    export = json.loads(run("export_chat", str(chat.id)))
+
+    assert (export["format"], export["version"]) == ("branching-chat", 1)
+    assert export["active_branch_id"] == str(first.id)
+    assert [(b["name"], b["fork_position"], len(b["pairs"])) for b in export["branches"]] == [
+        ("main", 0, 5), ("first", 3, 1), ("second", 4, 1), ("fresh", 0, 0)
+    ]
+    assert export["branches"][2]["parent_id"] == str(first.id)
+    assert export["branches"][1]["fork_response_id"] == export["branches"][0]["pairs"][2]["response_id"]
+    assert [p["question"] for p in export["branches"][0]["pairs"]] == ["q0", "q1", "q2", "q3", "q4"]
+
+
+def test_export_import_export_gives_the_same_tree(tree, other_user, tmp_path):
+    chat, _, _ = tree
+    Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.LOCKED)
+    Branch.objects.filter(chat=chat, parent__isnull=True).update(name="trunk")
+    path = tmp_path / "chat.json"
+    run("export_chat", str(chat.id), "--output", str(path))
+
+    output = run("import_chat", str(path), "--owner", other_user.username)
+
+    imported = Chat.objects.get(owner=other_user)
+    assert output.strip() == f"Imported chat {imported.id}: 4 branches, 7 pairs, for {other_user.username}."
+    first, second = json.loads(path.read_text()), json.loads(run("export_chat", str(imported.id)))
+    assert second["chat"]["owner"] == other_user.username
+    assert {b["id"] for b in second["branches"]}.isdisjoint({b["id"] for b in first["branches"]})
+    assert normalized(second) == normalized(first)
+    assert run("reconcile_content").splitlines()[-1] == "problems found: 0"
+
+
+def test_import_dry_run_creates_nothing(tree, other_user, tmp_path):
+    chat, _, _ = tree
+    path = tmp_path / "chat.json"
+    path.write_text(run("export_chat", str(chat.id)))
+
+    output = run("import_chat", str(path), "--owner", other_user.username, "--dry-run")
+
+    assert output.strip() == f"dry run: would import 'Tree': 4 branches, 7 pairs, for {other_user.username}"
+    assert not Chat.objects.filter(owner=other_user).exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "is not JSON"),
+        ('{"format": "other"}', "not a 'branching-chat' export"),
+        ('{"format": "branching-chat", "version": 1, "branches": []}', "exactly one root branch"),
+        ('{"format": "branching-chat", "version": 1, "branches": [{"id": "x"}]}', "malformed export"),
+    ],
+)
+def test_import_refuses_bad_files(user, tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+
+    with pytest.raises(CommandError, match=message):
+        run("import_chat", str(path), "--owner", user.username)
+    assert not Chat.objects.exists()
+
+
+def test_import_needs_an_existing_owner_and_file(tree, tmp_path):
+    chat, _, _ = tree
+    path = tmp_path / "chat.json"
+    path.write_text(run("export_chat", str(chat.id)))
+
+    with pytest.raises(CommandError, match="No user named 'ghost'"):
+        run("import_chat", str(path), "--owner", "ghost")
+    with pytest.raises(CommandError, match="Cannot read"):
+        run("import_chat", str(tmp_path / "missing.json"), "--owner", chat.owner.username)
+
+
+def test_export_markdown_is_the_active_path(tree):
+    chat, _, _ = tree
+
+    text = run("export_chat", str(chat.id), "--format", "markdown")
+
+    assert text.startswith("# Tree\n\nBranch **first** · 4 pairs · active\n")
+    assert [line for line in text.splitlines() if line.endswith("Question")] == [
+        "## 1. Question", "## 2. Question", "## 3. Question", "## 4. Question"
+    ]
+    assert "\nq2\n" in text and "\nf0\n" in text and "\nq3\n" not in text
+
+
+def test_export_refuses_unknown_chats():
+    with pytest.raises(CommandError, match="No chat"):
+        run("export_chat", str(uuid.uuid4()))
+    with pytest.raises(CommandError, match="not a UUID"):
+        run("export_chat", "nope")

@@ -1,0 +1,195 @@
+"""Export a chat's whole tree, and import it again under new ids.
+
+The JSON export (`FORMAT`, version 1) is:
+
+    {"format": "branching-chat", "version": 1,
+     "chat": {"id", "title", "status", "owner", "created_at", "updated_at"},
+     "active_branch_id": "<id of one of the branches>",
+     "branches": [                      # root first, then by creation
+       {"id", "name", "parent_id",      # parent_id null for the root
+        "fork_response_id",             # the parent's pair it forks after, or null
+        "fork_position",                # how many pairs it inherits
+        "created_at",
+        "pairs": [{"response_id", "question", "response", "timestamp"}]}]}
+
+A pair's list of branches forking after it is not exported: it follows from
+the branches' `fork_response_id`, and importing rebuilds it. Import goes
+through the same services as the API, so both stores stay in step.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from chatproject.api.formats import iso_datetime
+from chats import content_repository
+from chats import services as chat_services
+from chats.models import Branch, Chat, ChatStatus
+from chats.selectors import chat_branches, path_page
+
+from . import services
+
+FORMAT = "branching-chat"
+VERSION = 1
+
+
+class InvalidExport(ValueError):
+    """The file is not an export this version can import."""
+
+
+def export_tree(chat):
+    branches = chat_branches(chat=chat)
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "chat": {
+            "id": str(chat.id),
+            "title": chat.title,
+            "status": chat.status,
+            "owner": chat.owner.get_username(),
+            "created_at": iso_datetime(chat.created_at),
+            "updated_at": iso_datetime(chat.updated_at),
+        },
+        "active_branch_id": str(chat.active_branch_id),
+        "branches": [
+            {
+                "id": str(b.id),
+                "name": b.name,
+                "parent_id": None if b.parent_id is None else str(b.parent_id),
+                "fork_response_id": None if b.fork_response_id is None else str(b.fork_response_id),
+                "fork_position": b.fork_position,
+                "created_at": iso_datetime(b.created_at),
+                "pairs": [
+                    {
+                        "response_id": p.response_id,
+                        "question": p.question,
+                        "response": p.response,
+                        "timestamp": iso_datetime(p.timestamp),
+                    }
+                    for p in content_repository.read_all_pairs(chat_id=chat.id, branch_id=b.id)
+                ],
+            }
+            for b in branches
+        ],
+    }
+
+
+def export_markdown(chat):
+    """The active branch's whole path, readable."""
+    branches = chat_branches(chat=chat)
+    active = next(b for b in branches if b.id == chat.active_branch_id)
+    length = active.fork_position + content_repository.branch_length(chat_id=chat.id, branch_id=active.id)
+    messages, _ = path_page(chat_id=chat.id, branches=branches, branch=active, limit=max(length, 1))
+    lines = [f"# {chat.title}", "", f"Branch **{active.name}** · {len(messages)} pairs · {chat.status}", ""]
+    for message in messages:
+        lines += [
+            f"## {message['position'] + 1}. Question",
+            "",
+            message["question"],
+            "",
+            f"**Response** ({message['timestamp']})",
+            "",
+            message["response"],
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def _when(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def validate_export(data):
+    """Check an export before anything is written; raises InvalidExport."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("version") != VERSION:
+        raise InvalidExport(f"not a {FORMAT!r} export of version {VERSION}")
+    try:
+        branches = data["branches"]
+        ids = [b["id"] for b in branches]
+        roots = [b for b in branches if b["parent_id"] is None]
+        if len(roots) != 1 or branches[0] is not roots[0]:
+            raise InvalidExport("exactly one root branch, listed first, is needed")
+        if data["active_branch_id"] not in ids:
+            raise InvalidExport("active_branch_id names no branch of the export")
+        seen, pairs_of = set(), {}
+        for branch in branches:
+            if branch["parent_id"] is not None and branch["parent_id"] not in seen:
+                raise InvalidExport(f"branch {branch['id']} comes before its parent")
+            if branch["fork_response_id"] is not None and branch["fork_response_id"] not in pairs_of.get(
+                branch["parent_id"], ()
+            ):
+                raise InvalidExport(f"branch {branch['id']} forks after a pair its parent does not hold")
+            _check_text(branch["name"], settings.MAX_TITLE_CHARS, "branch name")
+            for pair in branch["pairs"]:
+                _when(pair["timestamp"])
+                _check_text(pair["question"], settings.MAX_MESSAGE_CHARS, "question")
+                _check_text(pair["response"], settings.MAX_MESSAGE_CHARS, "response")
+            seen.add(branch["id"])
+            pairs_of[branch["id"]] = [p["response_id"] for p in branch["pairs"]]
+        _check_text(data["chat"]["title"], settings.MAX_TITLE_CHARS, "title")
+        _when(data["chat"]["created_at"])
+        if data["chat"]["status"] not in ChatStatus.values:
+            raise InvalidExport(f"unknown status {data['chat']['status']!r}")
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, InvalidExport):
+            raise
+        raise InvalidExport(f"malformed export: {exc!r}") from exc
+    return sum(len(b["pairs"]) for b in branches)
+
+
+def _check_text(value, limit, what):
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise InvalidExport(f"{what} must be text of 1 to {limit} characters")
+
+
+def import_tree(data, *, owner):
+    """Recreate an exported chat for `owner` with new ids, keeping titles,
+    names, texts, timestamps and the active branch. Returns the new chat; on
+    failure, what was made so far is deleted again."""
+    validate_export(data)
+    chat, _ = chat_services.chat_create(user=owner, title=data["chat"]["title"])
+    try:
+        new_ids = {data["branches"][0]["id"]: chat.active_branch_id}
+        response_ids = {}
+        for branch in data["branches"]:
+            if branch["parent_id"] is not None:
+                fork = branch["fork_response_id"]
+                made = services.branch_create(
+                    user=owner,
+                    chat_id=chat.id,
+                    response_id=None if fork is None else response_ids[fork],
+                    name=branch["name"],
+                    activate=False,
+                )
+                new_ids[branch["id"]] = made.id
+            for pair in branch["pairs"]:
+                stored, _ = chat_services.message_add(
+                    user=owner,
+                    chat_id=chat.id,
+                    branch_id=new_ids[branch["id"]],
+                    question=pair["question"],
+                    response=pair["response"],
+                    timestamp=_when(pair["timestamp"]),
+                )
+                response_ids[pair["response_id"]] = stored.response_id
+        services.branch_activate(user=owner, chat_id=chat.id, branch_id=new_ids[data["active_branch_id"]])
+        with transaction.atomic():
+            Branch.objects.filter(pk=new_ids[data["branches"][0]["id"]]).update(name=data["branches"][0]["name"])
+            for branch in data["branches"]:
+                Branch.objects.filter(pk=new_ids[branch["id"]]).update(created_at=_when(branch["created_at"]))
+            Chat.objects.filter(pk=chat.pk).update(
+                created_at=_when(data["chat"]["created_at"]), updated_at=_when(data["chat"]["updated_at"])
+            )
+        chat.refresh_from_db()
+        if data["chat"]["status"] != ChatStatus.ACTIVE:
+            chat_services.chat_moderate(chat=chat, status=data["chat"]["status"])
+        return chat
+    except Exception:
+        chat_services.chat_delete(chat=Chat.objects.get(pk=chat.pk))
+        raise
+
+
+def find_owner(username):
+    return get_user_model().objects.get(username=username)
