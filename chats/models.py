@@ -58,9 +58,9 @@ class Branch(models.Model):
     chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="branches")
     # RESTRICT: a parent cannot go while children remain, except when the whole
     # chat is deleted at once.
-    parent = models.ForeignKey("self", on_delete=models.RESTRICT, null=True, related_name="children")
+    parent = models.ForeignKey("self", on_delete=models.RESTRICT, null=True, blank=True, related_name="children")
     # The pair this branch forks right after (null: before the first pair).
-    fork_response_id = models.UUIDField(null=True)
+    fork_response_id = models.UUIDField(null=True, blank=True)
     # How many pairs of history the branch inherits.
     fork_position = models.PositiveIntegerField(default=0)
     name = models.CharField(max_length=200)

@@ -137,7 +137,9 @@ def message_add(*, user, chat_id, branch_id=None, question, response, timestamp=
 
 def record_own_pairs_added(*, chat_id, branch_id, count):
     """After pairs reached MongoDB: count them and move the chat's activity."""
+    # Chat row first, then the branch: the lock order of every write, so that
+    # concurrent writes to one chat cannot deadlock.
     with transaction.atomic():
-        Branch.objects.filter(pk=branch_id).update(message_count=F("message_count") + count)
         Chat.objects.filter(pk=chat_id).update(updated_at=timezone.now())
+        Branch.objects.filter(pk=branch_id).update(message_count=F("message_count") + count)
     bump_chat(chat_id)

@@ -235,6 +235,17 @@ def test_rename_branch_returns_it(auth_client, chat, root_pairs):
     assert response.json() == {**branch, "name": "Plan B"}
 
 
+def test_rename_the_root_and_a_branch_forked_before_the_first_pair(auth_client, chat):
+    fresh = fork(auth_client, chat, None)
+    for branch_id, name in ((str(chat.active_branch_id), "trunk"), (fresh["branch_id"], "fresh")):
+        response = auth_client.put(
+            RENAME, {"chat_id": str(chat.id), "branch_id": branch_id, "name": name}, format="json"
+        )
+
+        assert response.status_code == HTTPStatus.OK, response.content
+        assert response.json()["name"] == name
+
+
 @pytest.mark.parametrize(
     ("name", "code"), [("", "blank"), ("n" * 201, "max_length"), (None, "null")]
 )
