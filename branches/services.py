@@ -48,22 +48,26 @@ def branch_create(*, user, chat_id, response_id, name=None, question=None, respo
     same whatever the length of that history. Returns the branch.
 
     Creating and deleting branches of one chat take the chat's row lock, so a
-    branch never forks from one being deleted; appends need no lock.
+    branch never forks from one being deleted; appends write MongoDB without it.
     """
     with transaction.atomic():
         chat = chat_get(user=user, chat_id=chat_id, for_update=True)
         ensure_writable(chat)
         parent, fork_position = _fork_point(chat, response_id)
         branch_id = uuid.uuid4()
+        written = {"pair": False, "fork": False}  # what an undo has to take back
         try:
             if question is not None:
                 content_repository.append_pair(
                     chat_id=chat.id, branch_id=branch_id, question=question, response=response
                 )
-            if response_id is not None and not content_repository.add_fork(
-                chat_id=chat.id, holder_branch_id=parent.id, response_id=response_id, branch_id=branch_id
-            ):
-                raise NotFound("No pair with this response_id in this chat.")
+                written["pair"] = True
+            if response_id is not None:
+                if not content_repository.add_fork(
+                    chat_id=chat.id, holder_branch_id=parent.id, response_id=response_id, branch_id=branch_id
+                ):
+                    raise NotFound("No pair with this response_id in this chat.")
+                written["fork"] = True
             branch = Branch.objects.create(
                 id=branch_id,
                 chat=chat,
@@ -75,7 +79,7 @@ def branch_create(*, user, chat_id, response_id, name=None, question=None, respo
             )
             _touch(chat, active_branch_id=branch_id if activate else None)
         except Exception:
-            _undo_branch_content(chat.id, parent.id, response_id, branch_id)
+            _undo_branch_content(chat.id, parent.id, response_id, branch_id, **written)
             raise
     bump_chat(chat.id)
     return branch
@@ -92,13 +96,14 @@ def _fork_point(chat, response_id):
     return parent, parent.fork_position + found[1] + 1
 
 
-def _undo_branch_content(chat_id, parent_id, response_id, branch_id):
+def _undo_branch_content(chat_id, parent_id, response_id, branch_id, *, pair, fork):
     try:
-        if response_id is not None:
+        if fork:
             content_repository.remove_fork(
                 chat_id=chat_id, holder_branch_id=parent_id, response_id=response_id, branch_id=branch_id
             )
-        content_repository.delete_branch_content(chat_id=chat_id, branch_ids=[branch_id])
+        if pair:
+            content_repository.delete_branch_content(chat_id=chat_id, branch_ids=[branch_id])
     except content_repository.ContentStoreUnavailable:
         logger.error("Content of branch %s of chat %s left behind; reconcile_content will remove it.", branch_id, chat_id)
 

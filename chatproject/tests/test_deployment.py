@@ -55,3 +55,27 @@ def test_production_refuses_to_start_without_its_configuration(changes, message)
 def test_models_and_migrations_agree():
     # Exits non-zero (SystemExit) when a model change has no migration.
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_token_lifetimes_and_rates_are_read_from_the_environment():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SIMPLE_JWT['ACCESS_TOKEN_LIFETIME'], s.SIMPLE_JWT['REFRESH_TOKEN_LIFETIME'], "
+        "s.THROTTLE_USER_RATE, s.THROTTLE_AUTH_RATE, s.MAX_MESSAGE_CHARS, s.CONTENT_BUCKET_SIZE, s.CONTENT_BUCKET_BYTES)"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV},
+        "DJANGO_SETTINGS_MODULE": "chatproject.settings.local",
+        "ACCESS_TOKEN_MINUTES": "3",
+        "REFRESH_TOKEN_DAYS": "2",
+        "THROTTLE_USER_RATE": "7/second",
+        "THROTTLE_AUTH_RATE": "2/hour",
+        "MAX_MESSAGE_CHARS": "500",
+        "CONTENT_BUCKET_SIZE": "10",
+        "CONTENT_BUCKET_BYTES": "65536",
+    }
+
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0:03:00", "2", "days,", "0:00:00", "7/second", "2/hour", "500", "10", "65536"]
