@@ -19,10 +19,11 @@ import uuid
 import bson
 import mongoengine
 import mongomock
+import pymongo
 from django.conf import settings
-from mongoengine.connection import DEFAULT_CONNECTION_NAME, get_db
+from mongoengine.connection import DEFAULT_CONNECTION_NAME, get_connection, get_db
 from pymongo import DESCENDING, ReturnDocument
-from pymongo.errors import ConnectionFailure, DuplicateKeyError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from chatproject.api.errors import ServiceUnavailable
 
@@ -56,7 +57,7 @@ class StoredPair:
 
 # mongomock is not thread-safe; with it in use every call takes this lock.
 _mock_lock = threading.RLock()
-_state = {"ephemeral": False, "calls": 0}
+_state = {"ephemeral": False, "calls": 0, "timeout": None}
 _calls_lock = threading.Lock()
 
 
@@ -81,6 +82,9 @@ def connect(uri=None):
     if "serverselectiontimeoutms" not in uri.lower():
         options["serverSelectionTimeoutMS"] = settings.MONGODB_SERVER_SELECTION_TIMEOUT_MS
     mongoengine.connect(host=uri, **options)
+    # One budget for a whole call, retries included (the driver retries a
+    # failed write once, which would otherwise double the wait of an outage).
+    _state["timeout"] = get_connection().options.server_selection_timeout
 
 
 def disconnect():
@@ -106,11 +110,18 @@ def calls():
 def _store_call():
     with _calls_lock:
         _state["calls"] += 1
-    lock = _mock_lock if _state["ephemeral"] else contextlib.nullcontext()
-    with lock:
+    if _state["ephemeral"]:
+        guard = _mock_lock
+    else:
+        guard = pymongo.timeout(_state["timeout"])
+    with guard:
         try:
             yield
-        except ConnectionFailure as exc:
+        except PyMongoError as exc:
+            # Unreachable, or too slow to answer within the budget: a 503.
+            # Anything else (a bug of ours, a duplicate key) is not an outage.
+            if not (isinstance(exc, ConnectionFailure) or exc.timeout):
+                raise
             logger.warning("MongoDB unavailable: %s", exc)
             raise ContentStoreUnavailable() from exc
 

@@ -179,3 +179,22 @@ def test_throttles_fail_open_when_redis_is_down(redis_down, db, settings):
     statuses = [client.get(ME).status_code for _ in range(3)]
 
     assert statuses == [HTTPStatus.OK] * 3
+
+
+def test_options_is_not_a_metadata_page(auth_client):
+    response = auth_client.options(ME)
+
+    assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert response.json() == error("method_not_allowed", 'Method "OPTIONS" not allowed.')
+
+
+def test_cors_preflight_is_answered_for_allowed_origins_only(api_client, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://chat.example.com"]
+    headers = {"HTTP_ORIGIN": "https://chat.example.com", "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "POST"}
+
+    allowed = api_client.options(LOGIN, **headers)
+    refused = api_client.options(LOGIN, **{**headers, "HTTP_ORIGIN": "https://evil.example.com"})
+
+    assert allowed.status_code == HTTPStatus.OK
+    assert allowed["Access-Control-Allow-Origin"] == "https://chat.example.com"
+    assert "Access-Control-Allow-Origin" not in refused

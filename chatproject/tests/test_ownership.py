@@ -9,7 +9,7 @@ entry here.
 from http import HTTPStatus
 
 import pytest
-from django.urls import get_resolver, reverse
+from django.urls import get_resolver, resolve, reverse
 
 from branches import services as branch_services
 from chats import content_repository
@@ -67,6 +67,39 @@ def api_route_names():
 
 def test_every_route_with_ids_is_in_the_matrix():
     assert api_route_names() == set(MATRIX) | WITHOUT_IDS
+
+
+def allowed_methods(route):
+    """The methods a route answers, read from its view: the action mapping, and
+    HEAD wherever GET is."""
+    methods = set(resolve(reverse(route)).func.actions)
+    return methods | ({"head"} if "get" in methods else set())
+
+
+def test_the_matrix_names_each_routes_only_method():
+    assert {route: allowed_methods(route) for route in MATRIX} == {
+        route: {method} | ({"head"} if method == "get" else set()) for route, (method, _, _) in MATRIX.items()
+    }
+
+
+@pytest.mark.parametrize("route", sorted(MATRIX))
+def test_other_users_ids_are_404_with_every_allowed_method(route, user, other_client):
+    chat, all_ids = owners_chat(user)
+    method, carried, extra = MATRIX[route]
+    ids = {k: v for k, v in all_ids.items() if k in carried}
+    before = snapshot(chat)
+    query = "&".join(f"{k}={v}" for k, v in ids.items() if k in QUERY_OR_BODY)
+
+    for verb in sorted(allowed_methods(route)):
+        url = f"{reverse(route)}?{query}"
+        if verb in ("get", "head"):
+            response = getattr(other_client, verb)(url)
+        else:
+            response = getattr(other_client, verb)(url, {**ids, **extra}, format="json")
+        assert response.status_code == HTTPStatus.NOT_FOUND, (verb, response.content)
+        if verb != "head":
+            assert response.json()["errors"][0]["code"] == "not_found"
+    assert snapshot(chat) == before
 
 
 def snapshot(chat):
