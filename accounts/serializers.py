@@ -7,6 +7,9 @@ User = get_user_model()
 
 
 class UserOutputSerializer(serializers.ModelSerializer):
+    # Optional at registration, so often "": not an email format to a schema.
+    email = serializers.CharField(read_only=True)
+
     class Meta:
         model = User
         fields = ["id", "username", "email"]

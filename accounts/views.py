@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 
+from chatproject.api.openapi import ErrorResponse401Serializer
 from chatproject.api.throttles import AuthThrottle
 
 from . import services
@@ -40,7 +41,7 @@ class AuthViewSet(viewsets.GenericViewSet):
         user = services.user_create(**serializer.validated_data)
         return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(operation_id="auth_login", request=LoginInputSerializer, responses={200: TokenPairOutputSerializer})
+    @extend_schema(operation_id="auth_login", request=LoginInputSerializer, responses={200: TokenPairOutputSerializer, 401: ErrorResponse401Serializer})
     @action(detail=False, methods=["post"], url_path="login", **_anonymous)
     def login(self, request):
         LoginInputSerializer(data=request.data).is_valid(raise_exception=True)
@@ -48,7 +49,7 @@ class AuthViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         return Response(serializer.validated_data)
 
-    @extend_schema(operation_id="auth_refresh", request=RefreshInputSerializer, responses={200: TokenPairOutputSerializer})
+    @extend_schema(operation_id="auth_refresh", request=RefreshInputSerializer, responses={200: TokenPairOutputSerializer, 401: ErrorResponse401Serializer})
     @action(detail=False, methods=["post"], url_path="refresh", **_anonymous)
     def refresh(self, request):
         RefreshInputSerializer(data=request.data).is_valid(raise_exception=True)

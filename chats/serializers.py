@@ -67,8 +67,8 @@ class PageQuerySerializer(serializers.Serializer):
 
 
 class ChatListQuerySerializer(serializers.Serializer):
-    search = serializers.CharField(max_length=200, required=False)
-    cursor = serializers.CharField(required=False)
+    search = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    cursor = serializers.CharField(required=False, allow_blank=True)
     page_size = serializers.IntegerField(min_value=1, required=False, help_text="Default 20; above 100 is read as 100.")
 
 

@@ -3,7 +3,12 @@ describe itself (or describes with too few codes), so the published schema
 matches what the API really answers."""
 
 from django.db import models
-from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
+from drf_standardized_errors import openapi as standardized_openapi
+from drf_standardized_errors.openapi_serializers import (
+    ClientErrorEnum,
+    ServerErrorEnum,
+    ValidationErrorResponseSerializer,
+)
 from rest_framework import serializers
 
 
@@ -51,3 +56,25 @@ ErrorResponse401Serializer = _error_response(401, ErrorCode401Enum, ClientErrorE
 ErrorResponse409Serializer = _error_response(409, ErrorCode409Enum, ClientErrorEnum)
 ErrorResponse413Serializer = _error_response(413, ErrorCode413Enum, ClientErrorEnum)
 ErrorResponse503Serializer = _error_response(503, ErrorCode503Enum, ServerErrorEnum)
+
+
+class AutoSchema(standardized_openapi.AutoSchema):
+    """drf-standardized-errors' schema, describing our validation errors as the
+    API really sends them: for query strings too (the library only looks at
+    bodies), with any field in `attr` (unknown fields are refused by name) and
+    any stable code (services and validators add their own)."""
+
+    def _should_add_validation_error_response(self):
+        return super()._should_add_validation_error_response() or bool(self.get_override_parameters())
+
+    def _get_serializer_for_validation_error_response(self):
+        return ValidationErrorResponseSerializer
+
+
+def forbid_unknown_request_fields(result, generator, request, public):
+    """Postprocessing hook: request bodies take only the fields they declare
+    (StrictInputMixin answers 400 for any other), so say so in the schema."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
+    return result

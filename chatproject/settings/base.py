@@ -96,7 +96,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["chatproject.api.parsers.LimitedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["chatproject.api.throttles.UserThrottle"],
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "chatproject.api.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     # No OPTIONS metadata pages: every route answers only its own method (and
     # HEAD for reads); CORS preflights are answered by django-cors-headers.

@@ -37,6 +37,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "chatproject.api.openapi.forbid_unknown_request_fields",
     ],
 }
 
