@@ -152,7 +152,7 @@ def _in_sequence(buckets):
         held = len(bucket["qa_pairs"])
         # Only the last bucket may be open (it may also be closed: a crash
         # between closing it and inserting the next leaves it so, harmlessly).
-        if (bucket["seq"], bucket["start"], bucket["count"]) != (seq, start, held):
+        if (bucket["seq"], bucket["start"], bucket["count"], bucket.get("end")) != (seq, start, held, start + held):
             return False
         if seq < len(buckets) - 1 and not bucket["closed"]:
             return False

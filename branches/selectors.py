@@ -1,26 +1,20 @@
 """Reads of a chat's branches, scoped to the requesting user."""
 
-from chats.cache import cached_chat_read
 from chats.selectors import chat_branches, chat_get
 
 from .representations import branch_representation
 
 
 def branch_list(*, user, chat_id):
-    """get-branches: every branch of the chat, root first, then by creation.
-    Cached per user and chat until the chat's next write."""
-
-    def compute():
-        chat = chat_get(user=user, chat_id=chat_id)
-        return {
-            "chat_id": str(chat.id),
-            "active_branch_id": str(chat.active_branch_id),
-            "branches": [
-                branch_representation(b, active_branch_id=chat.active_branch_id) for b in chat_branches(chat=chat)
-            ],
-        }
-
-    return cached_chat_read(user_id=user.pk, chat_id=chat_id, view="branches", params=(), compute=compute)
+    """get-branches: every branch of the chat, root first, then by creation."""
+    chat = chat_get(user=user, chat_id=chat_id)
+    return {
+        "chat_id": str(chat.id),
+        "active_branch_id": str(chat.active_branch_id),
+        "branches": [
+            branch_representation(b, active_branch_id=chat.active_branch_id) for b in chat_branches(chat=chat)
+        ],
+    }
 
 
 def subtree(branches, top):

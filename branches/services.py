@@ -53,7 +53,7 @@ def branch_create(*, user, chat_id, response_id, name=None, question=None, respo
     with transaction.atomic():
         chat = chat_get(user=user, chat_id=chat_id, for_update=True)
         ensure_writable(chat)
-        parent, fork_position = _fork_point(chat, response_id)
+        parent, fork_position, fork_seq = _fork_point(chat, response_id)
         branch_id = uuid.uuid4()
         written = {"pair": False, "fork": False}  # what an undo has to take back
         try:
@@ -64,7 +64,11 @@ def branch_create(*, user, chat_id, response_id, name=None, question=None, respo
                 written["pair"] = True
             if response_id is not None:
                 if not content_repository.add_fork(
-                    chat_id=chat.id, holder_branch_id=parent.id, response_id=response_id, branch_id=branch_id
+                    chat_id=chat.id,
+                    holder_branch_id=parent.id,
+                    response_id=response_id,
+                    branch_id=branch_id,
+                    seq=fork_seq,
                 ):
                     raise NotFound("No pair with this response_id in this chat.")
                 written["fork"] = True
@@ -86,14 +90,15 @@ def branch_create(*, user, chat_id, response_id, name=None, question=None, respo
 
 
 def _fork_point(chat, response_id):
-    """(parent, fork_position) of a branch forking after `response_id`."""
+    """(parent, fork_position, seq of the fork pair's bucket) of a branch
+    forking after `response_id`."""
     if response_id is None:
-        return Branch.objects.get(chat=chat, parent__isnull=True), 0
+        return Branch.objects.get(chat=chat, parent__isnull=True), 0, None
     found = content_repository.locate_pair(chat_id=chat.id, response_id=response_id)
-    parent = Branch.objects.filter(chat=chat, pk=found[0]).first() if found else None
+    parent = Branch.objects.filter(chat=chat, pk=found.branch_id).first() if found else None
     if parent is None:
         raise NotFound("No pair with this response_id in this chat.")
-    return parent, parent.fork_position + found[1] + 1
+    return parent, parent.fork_position + found.index + 1, found.seq
 
 
 def _undo_branch_content(chat_id, parent_id, response_id, branch_id, *, pair, fork):

@@ -10,7 +10,8 @@ from chatproject.api.params import QUERY_OR_BODY, request_input
 from chats import selectors as chat_selectors
 from chats.representations import annotated_chat_representation
 from chats.serializers import ChatOutputSerializer
-from chats.views import LOCKED, validated
+from chats.models import Chat
+from chats.views import LOCKED, cached_read, validated
 
 from . import selectors, services
 from .representations import branch_representation
@@ -34,9 +35,8 @@ DELETE_CONFLICTS = {
 
 
 def branch_body(branch):
-    """A branch as it stands after a write (the chat's active branch may have moved)."""
-    branch.refresh_from_db()
-    active_branch_id = type(branch.chat).objects.values_list("active_branch_id", flat=True).get(pk=branch.chat_id)
+    """A branch as a write left it (the chat's active branch may have moved)."""
+    active_branch_id = Chat.objects.values_list("active_branch_id", flat=True).get(pk=branch.chat_id)
     return branch_representation(branch, active_branch_id=active_branch_id)
 
 
@@ -58,7 +58,7 @@ class BranchViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["get"], url_path="get-branches")
     def get_branches(self, request):
         data = validated(ChatIdQuerySerializer, request)
-        return Response(selectors.branch_list(user=request.user, chat_id=data["chat_id"]))
+        return cached_read(request, "branches", selectors.branch_list, chat_id=data["chat_id"])
 
     @extend_schema(
         operation_id="branches_set_active_branch",

@@ -2,37 +2,31 @@
 
 Reads of a chat (its pages, its branch list) are cached per chat under a
 *generation*: a number kept in the cache that every write to the chat bumps
-(`bump_chat`), so older entries are never read again and expire on their own.
-The requesting user is part of every entry's key, so an entry can only ever be
-served to the user whose request filled it. With Redis down the cache answers
-nothing and every read goes to the stores.
+(`bump_chat`). An entry holds the generation it was computed under and is
+served only while that is still the chat's generation, so a client always
+reads its own writes. The requesting user is part of every entry's key, so an
+entry can only ever be served to the user whose request filled it. With Redis
+down the cache answers nothing and every read goes to the stores.
+
+Entries hold the response already rendered to JSON: a hit costs one round trip
+(the generation and the entry together) and no rendering at all.
 """
 
 import time
 
 from django.core.cache import cache
+from rest_framework.renderers import JSONRenderer
 
 # Short: a write made while Redis was unreachable could not bump its chat's
 # generation, and this bounds how long the entries from before it can live.
 ENTRY_TIMEOUT = 5 * 60
 GENERATION_TIMEOUT = 60 * 60 * 24 * 7
 
+_renderer = JSONRenderer()
+
 
 def _generation_key(chat_id):
     return f"chat:{chat_id}:generation"
-
-
-def _generation(chat_id):
-    """The chat's current generation, started when missing; None when the cache
-    does not answer (then nothing is cached)."""
-    key = _generation_key(chat_id)
-    generation = cache.get(key)
-    if generation is None:
-        # Seeded from the clock, so a generation that was evicted or expired
-        # comes back higher than any it replaces and old entries stay unreachable.
-        cache.add(key, time.time_ns(), GENERATION_TIMEOUT)
-        generation = cache.get(key)
-    return generation
 
 
 def bump_chat(chat_id):
@@ -46,20 +40,27 @@ def bump_chat(chat_id):
         cache.set(key, time.time_ns(), GENERATION_TIMEOUT)
 
 
-def chat_read_key(*, user_id, chat_id, generation, view, params):
+def chat_read_key(*, user_id, chat_id, view, params):
     parts = ":".join(str(p) for p in params)
-    return f"chat:{chat_id}:{generation}:user:{user_id}:{view}:{parts}"
+    return f"chat:{chat_id}:user:{user_id}:{view}:{parts}"
 
 
-def cached_chat_read(*, user_id, chat_id, view, params, compute):
-    """Return `compute()`, from the cache when this user read the same thing of
-    this chat since its last write."""
-    generation = _generation(chat_id)
+def cached_chat_json(*, user_id, chat_id, view, params, compute):
+    """The JSON bytes of `compute()`, from the cache when this user read the
+    same thing of this chat since its last write."""
+    generation_key = _generation_key(chat_id)
+    entry_key = chat_read_key(user_id=user_id, chat_id=chat_id, view=view, params=params)
+    found = cache.get_many([generation_key, entry_key])
+    generation, entry = found.get(generation_key), found.get(entry_key)
+    if generation is not None and entry is not None and entry[0] == generation:
+        return entry[1]
     if generation is None:
-        return compute()
-    key = chat_read_key(user_id=user_id, chat_id=chat_id, generation=generation, view=view, params=params)
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, ENTRY_TIMEOUT)
-    return value
+        # Start the generation before reading, so a write landing during the
+        # read bumps it and the entry below is never served. Seeded from the
+        # clock, so it comes back higher than any evicted or expired one.
+        cache.add(generation_key, time.time_ns(), GENERATION_TIMEOUT)
+        generation = cache.get(generation_key)
+    body = _renderer.render(compute())
+    if generation is not None:
+        cache.set(entry_key, (generation, body), ENTRY_TIMEOUT)
+    return body

@@ -14,6 +14,7 @@ import dataclasses
 import datetime
 import logging
 import threading
+import typing
 import uuid
 
 import bson
@@ -186,7 +187,7 @@ def append_pair(*, chat_id, branch_id, question, response, timestamp=None):
         with _store_call():
             before = _buckets().find_one_and_update(
                 {**branch, "closed": False, "count": {"$lt": max_pairs}, "bytes": {"$lte": max_bytes - size}},
-                {"$push": {"qa_pairs": pair}, "$inc": {"count": 1, "bytes": size}},
+                {"$push": {"qa_pairs": pair}, "$inc": {"count": 1, "end": 1, "bytes": size}},
                 projection=meta,
                 return_document=ReturnDocument.BEFORE,
             )
@@ -208,7 +209,16 @@ def append_pair(*, chat_id, branch_id, question, response, timestamp=None):
         try:
             with _store_call():
                 _buckets().insert_one(
-                    {**branch, "seq": seq, "start": start, "count": 1, "bytes": size, "closed": False, "qa_pairs": [pair]}
+                    {
+                        **branch,
+                        "seq": seq,
+                        "start": start,
+                        "count": 1,
+                        "end": start + 1,
+                        "bytes": size,
+                        "closed": False,
+                        "qa_pairs": [pair],
+                    }
                 )
         except DuplicateKeyError:
             continue
@@ -232,38 +242,49 @@ def read_pairs_before(*, chat_id, branch_id, end=None, limit):
     """The last `limit` of a branch's own pairs with index < `end` (all of them
     when `end` is None), oldest first.
 
-    Reads buckets newest first and stops as soon as the page is full, so the
-    cost follows the page, not the branch's length.
+    Asks only for the buckets that overlap the page (by their `start`/`end`),
+    so the cost follows the page, not the branch's length: one call, or two for
+    a latest page that reaches past the newest bucket.
     """
-    query = {"chat_id": str(chat_id), "branch_id": str(branch_id)}
-    if end is not None:
-        if end <= 0 or limit <= 0:
-            return []
-        query["start"] = {"$lt": end}
+    branch = {"chat_id": str(chat_id), "branch_id": str(branch_id)}
+    projection = {"_id": 0, "start": 1, "end": 1, "qa_pairs": 1}
+    if limit <= 0 or (end is not None and end <= 0):
+        return []
     collected = []
+    upper = end
+    if end is None:
+        with _store_call():
+            # The open bucket is the newest; when none is open (a crash between
+            # closing one and inserting the next), the highest seq is.
+            newest = _buckets().find_one({**branch, "closed": False}, projection) or _buckets().find_one(
+                branch, projection, sort=[("seq", DESCENDING)]
+            )
+        if newest is None:
+            return []
+        end = newest["end"]
+        _take(collected, newest, branch_id, end - limit, end)
+        if newest["start"] <= max(end - limit, 0):
+            return collected[::-1]
+        upper = newest["start"]
+    low = end - limit
     with _store_call():
-        cursor = (
-            _buckets()
-            .find(query, projection={"_id": 0, "start": 1, "count": 1, "qa_pairs": 1})
-            .sort("seq", DESCENDING)
-            .batch_size(2)
-        )
-        with cursor:
-            for bucket in cursor:
-                stop = bucket["start"] + bucket["count"] if end is None else end
-                end = stop
-                low = stop - limit
-                for offset in range(len(bucket["qa_pairs"]) - 1, -1, -1):
-                    index = bucket["start"] + offset
-                    if index >= stop:
-                        continue
-                    if index < low:
-                        break
-                    collected.append(_stored(str(branch_id), index, bucket["qa_pairs"][offset]))
-                if bucket["start"] <= low:
-                    break
-    collected.reverse()
-    return collected
+        cursor = _buckets().find(
+            {**branch, "start": {"$lt": upper}, "end": {"$gt": max(low, 0)}}, projection
+        ).sort("seq", DESCENDING)
+        for bucket in cursor:
+            _take(collected, bucket, branch_id, low, upper)
+    return collected[::-1]
+
+
+def _take(collected, bucket, branch_id, low, high):
+    """Append, newest first, the bucket's pairs with index in [low, high)."""
+    pairs = bucket["qa_pairs"]
+    for offset in range(len(pairs) - 1, -1, -1):
+        index = bucket["start"] + offset
+        if index < low:
+            break
+        if index < high:
+            collected.append(_stored(str(branch_id), index, pairs[offset]))
 
 
 def read_all_pairs(*, chat_id, branch_id):
@@ -280,18 +301,24 @@ def read_all_pairs(*, chat_id, branch_id):
         ]
 
 
+class PairLocation(typing.NamedTuple):
+    branch_id: str
+    index: int  # among the branch's own pairs
+    seq: int  # of the bucket holding it
+
+
 def locate_pair(*, chat_id, response_id):
-    """(branch_id, index) of the pair with this response_id in the chat, or None."""
+    """Where the pair with this response_id is in the chat, or None."""
     response_id = str(response_id)
     with _store_call():
         bucket = _buckets().find_one(
             {"chat_id": str(chat_id), "qa_pairs.response_id": response_id},
-            projection={"_id": 0, "branch_id": 1, "start": 1, "qa_pairs.response_id": 1},
+            projection={"_id": 0, "branch_id": 1, "seq": 1, "start": 1, "qa_pairs.response_id": 1},
         )
     if bucket is None:
         return None
     ids = [p["response_id"] for p in bucket["qa_pairs"]]
-    return bucket["branch_id"], bucket["start"] + ids.index(response_id)
+    return PairLocation(bucket["branch_id"], bucket["start"] + ids.index(response_id), bucket["seq"])
 
 
 def branch_length(*, chat_id, branch_id):
@@ -305,22 +332,27 @@ def branch_length(*, chat_id, branch_id):
     return 0 if last is None else last["start"] + last["count"]
 
 
-def _fork_pair(chat_id, holder_branch_id, response_id):
+def _fork_pair(chat_id, holder_branch_id, response_id, seq=None):
     # $elemMatch with the positional `$`: mongomock cannot resolve `$` from a
     # dotted filter ("qa_pairs.response_id"), and arrayFilters it lacks entirely.
-    return {
+    # With the bucket's seq known, the filter names one document by the unique
+    # index instead of testing every bucket of the branch.
+    query = {
         "chat_id": str(chat_id),
         "branch_id": str(holder_branch_id),
         "qa_pairs": {"$elemMatch": {"response_id": str(response_id)}},
     }
+    if seq is not None:
+        query["seq"] = seq
+    return query
 
 
-def add_fork(*, chat_id, holder_branch_id, response_id, branch_id):
-    """Name `branch_id` in the `branches` list of the pair it forks after.
-    Returns False when that pair is not there."""
+def add_fork(*, chat_id, holder_branch_id, response_id, branch_id, seq=None):
+    """Name `branch_id` in the `branches` list of the pair it forks after
+    (in bucket `seq`, when known). Returns False when that pair is not there."""
     with _store_call():
         result = _buckets().update_one(
-            _fork_pair(chat_id, holder_branch_id, response_id),
+            _fork_pair(chat_id, holder_branch_id, response_id, seq),
             {"$addToSet": {"qa_pairs.$.branches": str(branch_id)}},
         )
     return result.matched_count == 1
@@ -364,6 +396,7 @@ def bucket_outlines(*, chat_id):
                     "seq": 1,
                     "start": 1,
                     "count": 1,
+                    "end": 1,
                     "closed": 1,
                     "qa_pairs.response_id": 1,
                     "qa_pairs.branches": 1,
@@ -384,7 +417,15 @@ def renumber_buckets(*, chat_id, branch_id):
         with _store_call():
             _buckets().update_one(
                 {"chat_id": str(chat_id), "branch_id": str(branch_id), "seq": bucket["seq"]},
-                {"$set": {"seq": seq, "start": start, "count": held, "closed": seq < len(outlines) - 1}},
+                {
+                    "$set": {
+                        "seq": seq,
+                        "start": start,
+                        "count": held,
+                        "end": start + held,
+                        "closed": seq < len(outlines) - 1,
+                    }
+                },
             )
         start += held
     return start

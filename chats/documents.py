@@ -27,6 +27,9 @@ class ContentBucket(me.Document):
     seq = me.IntField(required=True, min_value=0)
     start = me.IntField(required=True, min_value=0)
     count = me.IntField(required=True, min_value=0)
+    # start + count, kept by the same atomic updates: lets a page ask for
+    # exactly the buckets that overlap it.
+    end = me.IntField(required=True, min_value=0)
     # BSON size of the pairs held, against CONTENT_BUCKET_BYTES.
     bytes = me.IntField(required=True, min_value=0)
     closed = me.BooleanField(default=False)

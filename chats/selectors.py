@@ -12,7 +12,6 @@ from django.db.models.functions import Coalesce
 from chatproject.api.errors import NotFound
 
 from . import content_repository
-from .cache import cached_chat_read
 from .models import Branch, Chat, ChatStatus
 from .representations import chat_representation, pair_representation
 
@@ -103,11 +102,11 @@ def path_page(*, chat_id, branches, branch, limit, before=None):
         found = content_repository.locate_pair(chat_id=chat_id, response_id=before)
         on_path = [
             i for i, s in enumerate(segments)
-            if found and str(s.branch.id) == found[0] and (s.own_end is None or found[1] < s.own_end)
+            if found and str(s.branch.id) == found.branch_id and (s.own_end is None or found.index < s.own_end)
         ]
         if not on_path:
             raise NotFound("No pair with this response_id on this branch's path.")
-        last, end = on_path[0], found[1]
+        last, end = on_path[0], found.index
 
     pages, remaining = [], limit
     for index in range(last, -1, -1):
@@ -125,31 +124,20 @@ def path_page(*, chat_id, branches, branch, limit, before=None):
 
 
 def chat_page(*, user, chat_id, branch_id=None, limit, before=None):
-    """get-chat: the chat, the branch shown and a page of its path. Cached per
-    user and chat until the chat's next write."""
-
-    def compute():
-        chat = chat_get(user=user, chat_id=chat_id)
-        branches = chat_branches(chat=chat)
-        shown_id = branch_id or chat.active_branch_id
-        branch = next((b for b in branches if b.id == shown_id), None)
-        if branch is None:
-            raise NotFound("Branch not found in this chat.")
-        messages, has_more = path_page(chat_id=chat.id, branches=branches, branch=branch, limit=limit, before=before)
-        return {
-            **chat_representation(chat, root_branch_id=branches[0].id, branch_count=len(branches)),
-            "branch_id": str(branch.id),
-            "messages": messages,
-            "has_more": has_more,
-        }
-
-    return cached_chat_read(
-        user_id=user.pk,
-        chat_id=chat_id,
-        view="page",
-        params=(branch_id or "active", limit, before or ""),
-        compute=compute,
-    )
+    """get-chat: the chat, the branch shown and a page of its path."""
+    chat = chat_get(user=user, chat_id=chat_id)
+    branches = chat_branches(chat=chat)
+    shown_id = branch_id or chat.active_branch_id
+    branch = next((b for b in branches if b.id == shown_id), None)
+    if branch is None:
+        raise NotFound("Branch not found in this chat.")
+    messages, has_more = path_page(chat_id=chat.id, branches=branches, branch=branch, limit=limit, before=before)
+    return {
+        **chat_representation(chat, root_branch_id=branches[0].id, branch_count=len(branches)),
+        "branch_id": str(branch.id),
+        "messages": messages,
+        "has_more": has_more,
+    }
 
 
 def messages_page(*, user, chat_id, branch_id=None, limit, before=None):

@@ -1,5 +1,6 @@
 """Chat and message routes: parse, call a service or selector, render."""
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -10,6 +11,7 @@ from chatproject.api.pagination import ActivityCursorPagination
 from chatproject.api.params import request_input
 
 from . import selectors, services
+from .cache import cached_chat_json
 from .representations import annotated_chat_representation, chat_representation, pair_representation
 from .serializers import (
     ChatCreateInputSerializer,
@@ -32,6 +34,18 @@ def validated(serializer_class, request):
     serializer = serializer_class(data=request_input(request))
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def cached_read(request, view, read, **arguments):
+    """A read of one chat, served from the cache while the chat is unchanged."""
+    body = cached_chat_json(
+        user_id=request.user.pk,
+        chat_id=arguments["chat_id"],
+        view=view,
+        params=[arguments[name] or "" for name in sorted(arguments) if name != "chat_id"],
+        compute=lambda: read(user=request.user, **arguments),
+    )
+    return HttpResponse(body, content_type="application/json")
 
 
 def page_arguments(data):
@@ -63,7 +77,7 @@ class ChatViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["get"], url_path="get-chat")
     def get_chat(self, request):
         data = validated(PageQuerySerializer, request)
-        return Response(selectors.chat_page(user=request.user, **page_arguments(data)))
+        return cached_read(request, "page", selectors.chat_page, **page_arguments(data))
 
     @extend_schema(
         operation_id="chats_update_chat",
@@ -118,4 +132,4 @@ class MessageViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["get"], url_path="get-messages")
     def get_messages(self, request):
         data = validated(PageQuerySerializer, request)
-        return Response(selectors.messages_page(user=request.user, **page_arguments(data)))
+        return cached_read(request, "messages", selectors.messages_page, **page_arguments(data))

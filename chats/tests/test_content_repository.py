@@ -122,7 +122,7 @@ def test_locate_pair_finds_branch_and_index(settings):
     chat_id, branch_id = new_branch()
     stored = [append(chat_id, branch_id) for _ in range(5)]
 
-    assert content_repository.locate_pair(chat_id=chat_id, response_id=stored[3].response_id) == (str(branch_id), 3)
+    assert content_repository.locate_pair(chat_id=chat_id, response_id=stored[3].response_id) == (str(branch_id), 3, 1)
     assert content_repository.locate_pair(chat_id=chat_id, response_id=uuid.uuid4()) is None
     assert content_repository.locate_pair(chat_id=uuid.uuid4(), response_id=stored[3].response_id) is None
 
@@ -216,3 +216,20 @@ def test_ensure_indexes_is_idempotent():
     second = content_repository.ensure_indexes()
 
     assert first == second == ["_id_", "chat_branch_seq_unique", "chat_id", "chat_response_id"]
+
+
+def test_latest_page_reads_right_when_no_bucket_is_open(settings):
+    # A crash between closing the newest bucket and inserting the next leaves
+    # every bucket closed.
+    settings.CONTENT_BUCKET_SIZE = 3
+    chat_id, branch_id = new_branch()
+    for i in range(7):
+        append(chat_id, branch_id, question=f"q{i}")
+    ContentBucket._get_collection().update_many({"chat_id": str(chat_id)}, {"$set": {"closed": True}})
+
+    pairs = content_repository.read_pairs_before(chat_id=chat_id, branch_id=branch_id, limit=4)
+    after = append(chat_id, branch_id, question="q7")
+
+    assert [(p.index, p.question) for p in pairs] == [(3, "q3"), (4, "q4"), (5, "q5"), (6, "q6")]
+    assert after.index == 7
+    assert [d["end"] for d in buckets(chat_id, branch_id)] == [3, 6, 7, 8]
