@@ -337,13 +337,12 @@ def _fork_pair(chat_id, holder_branch_id, response_id, seq=None):
     # dotted filter ("qa_pairs.response_id"), and arrayFilters it lacks entirely.
     # With the bucket's seq known, the filter names one document by the unique
     # index instead of testing every bucket of the branch.
-    query = {
-        "chat_id": str(chat_id),
-        "branch_id": str(holder_branch_id),
-        "qa_pairs": {"$elemMatch": {"response_id": str(response_id)}},
-    }
+    query = {"chat_id": str(chat_id), "branch_id": str(holder_branch_id)}
     if seq is not None:
         query["seq"] = seq
+    # Last, so that mongomock, which tests conditions in order, tries the
+    # costly one on the single bucket the others leave.
+    query["qa_pairs"] = {"$elemMatch": {"response_id": str(response_id)}}
     return query
 
 
