@@ -154,6 +154,8 @@ def _in_sequence(buckets):
         # between closing it and inserting the next leaves it so, harmlessly).
         if (bucket["seq"], bucket["start"], bucket["count"], bucket.get("end")) != (seq, start, held, start + held):
             return False
+        if bucket.get("response_ids") != [p["response_id"] for p in bucket["qa_pairs"]]:
+            return False
         if seq < len(buckets) - 1 and not bucket["closed"]:
             return False
         start += held

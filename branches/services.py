@@ -16,7 +16,7 @@ from chatproject.api.errors import Conflict, NotFound
 from chats import content_repository
 from chats.cache import bump_chat
 from chats.models import Branch, Chat
-from chats.selectors import branch_get, chat_branches, chat_get
+from chats.selectors import branch_get, chat_branches, chat_get, chat_summaries
 from chats.services import ensure_writable
 
 from .selectors import subtree
@@ -35,7 +35,14 @@ class BranchHasChildren(Conflict):
 
 
 def default_branch_name(chat):
-    return f"branch {chat.branches.count()}"
+    """"branch N", N the number of branches besides the root, or the next N
+    that no branch of the chat carries (after deletions). Called under the
+    chat's row lock."""
+    names = list(chat.branches.values_list("name", flat=True))
+    number = len(names)  # the root, then branch 1, 2 …: the next one's number
+    while f"branch {number}" in names:
+        number += 1
+    return f"branch {number}"
 
 
 def branch_create(*, user, chat_id, response_id, name=None, question=None, response=None, activate=True):
@@ -121,13 +128,16 @@ def _touch(chat, *, active_branch_id=None):
 
 
 def branch_activate(*, user, chat_id, branch_id):
-    """Make a branch the chat's active one (again: setting it twice is fine)."""
+    """Make a branch the chat's active one (again: setting it twice is fine).
+    Returns the chat with its summary."""
     with transaction.atomic():
         chat = chat_get(user=user, chat_id=chat_id, for_update=True)
         ensure_writable(chat)
         branch = branch_get(chat=chat, branch_id=branch_id)
         _touch(chat, active_branch_id=branch.id)
+        summary = chat_summaries().get(pk=chat.pk)
     bump_chat(chat.id)
+    return summary
 
 
 def branch_rename(*, user, chat_id, branch_id, name):
@@ -179,7 +189,8 @@ def branch_prune(*, branch):
 def _remove_subtree(chat, branch, doomed_ids):
     """Content first, then the rows; the active branch, if among them, passes
     to the top branch's parent. Run inside a transaction holding the chat."""
-    content_repository.delete_branch_content(chat_id=chat.id, branch_ids=doomed_ids)
+    # Unlisting at the fork first: if MongoDB fails after it, the branch is
+    # still whole (reconcile relists it); deleted content cannot come back.
     if branch.fork_response_id is not None:
         content_repository.remove_fork(
             chat_id=chat.id,
@@ -187,6 +198,7 @@ def _remove_subtree(chat, branch, doomed_ids):
             response_id=branch.fork_response_id,
             branch_id=branch.id,
         )
+    content_repository.delete_branch_content(chat_id=chat.id, branch_ids=doomed_ids)
     active_goes = chat.active_branch_id in doomed_ids
     _touch(chat, active_branch_id=branch.parent_id if active_goes else None)
     Branch.objects.filter(chat=chat, pk__in=doomed_ids).delete()

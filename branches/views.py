@@ -7,7 +7,6 @@ from rest_framework.response import Response
 
 from chatproject.api.openapi import ErrorResponse409Serializer
 from chatproject.api.params import QUERY_OR_BODY, request_input
-from chats import selectors as chat_selectors
 from chats.representations import annotated_chat_representation
 from chats.serializers import ChatOutputSerializer
 from chats.models import Chat
@@ -36,7 +35,8 @@ DELETE_CONFLICTS = {
 
 def branch_body(branch):
     """A branch as a write left it (the chat's active branch may have moved)."""
-    active_branch_id = Chat.objects.values_list("active_branch_id", flat=True).get(pk=branch.chat_id)
+    # The chat may be gone already, deleted right after this write.
+    active_branch_id = Chat.objects.filter(pk=branch.chat_id).values_list("active_branch_id", flat=True).first()
     return branch_representation(branch, active_branch_id=active_branch_id)
 
 
@@ -68,8 +68,7 @@ class BranchViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["put"], url_path="set-active-branch")
     def set_active_branch(self, request):
         data = validated(BranchIdInputSerializer, request)
-        services.branch_activate(user=request.user, **data)
-        chat = chat_selectors.chat_get(user=request.user, chat_id=data["chat_id"], summary=True)
+        chat = services.branch_activate(user=request.user, **data)
         return Response(annotated_chat_representation(chat))
 
     @extend_schema(

@@ -23,5 +23,6 @@ urlpatterns = [
     re_path(r"^api/", not_found),
 ]
 
+handler400 = "chatproject.api.views.bad_request"
 handler404 = "chatproject.api.views.not_found"
 handler500 = "chatproject.api.views.server_error"

@@ -15,6 +15,7 @@ Entries hold the response already rendered to JSON: a hit costs one round trip
 import time
 
 from django.core.cache import cache
+from django.db import transaction
 from rest_framework.renderers import JSONRenderer
 
 # Short: a write made while Redis was unreachable could not bump its chat's
@@ -30,7 +31,14 @@ def _generation_key(chat_id):
 
 
 def bump_chat(chat_id):
-    """Make every cached read of this chat stale. Call after the write commits."""
+    """Make every cached read of this chat stale: now, and again when the
+    current transaction commits (a read between the two, still seeing the
+    old rows, must not leave an entry under the newest generation)."""
+    _bump(chat_id)
+    transaction.on_commit(lambda: _bump(chat_id))
+
+
+def _bump(chat_id):
     key = _generation_key(chat_id)
     try:
         cache.incr(key)

@@ -177,7 +177,8 @@ def append_pair(*, chat_id, branch_id, question, response, timestamp=None):
         "timestamp": _now() if timestamp is None else _to_millis(timestamp),
         "branches": [],
     }
-    size = len(bson.encode(pair))
+    # The pair as stored, plus its id once more in `response_ids`.
+    size = len(bson.encode(pair)) + len(bson.encode({"0": pair["response_id"]}))
     max_pairs, max_bytes = settings.CONTENT_BUCKET_SIZE, settings.CONTENT_BUCKET_BYTES
     branch = {"chat_id": chat_id, "branch_id": branch_id}
     # Pre-images (BEFORE): mongomock returns nothing for a post-image that no
@@ -187,7 +188,10 @@ def append_pair(*, chat_id, branch_id, question, response, timestamp=None):
         with _store_call():
             before = _buckets().find_one_and_update(
                 {**branch, "closed": False, "count": {"$lt": max_pairs}, "bytes": {"$lte": max_bytes - size}},
-                {"$push": {"qa_pairs": pair}, "$inc": {"count": 1, "end": 1, "bytes": size}},
+                {
+                    "$push": {"qa_pairs": pair, "response_ids": pair["response_id"]},
+                    "$inc": {"count": 1, "end": 1, "bytes": size},
+                },
                 projection=meta,
                 return_document=ReturnDocument.BEFORE,
             )
@@ -218,6 +222,7 @@ def append_pair(*, chat_id, branch_id, question, response, timestamp=None):
                         "bytes": size,
                         "closed": False,
                         "qa_pairs": [pair],
+                        "response_ids": [pair["response_id"]],
                     }
                 )
         except DuplicateKeyError:
@@ -312,13 +317,12 @@ def locate_pair(*, chat_id, response_id):
     response_id = str(response_id)
     with _store_call():
         bucket = _buckets().find_one(
-            {"chat_id": str(chat_id), "qa_pairs.response_id": response_id},
-            projection={"_id": 0, "branch_id": 1, "seq": 1, "start": 1, "qa_pairs.response_id": 1},
+            {"chat_id": str(chat_id), "response_ids": response_id},
+            projection={"_id": 0, "branch_id": 1, "seq": 1, "start": 1, "response_ids": 1},
         )
     if bucket is None:
         return None
-    ids = [p["response_id"] for p in bucket["qa_pairs"]]
-    return PairLocation(bucket["branch_id"], bucket["start"] + ids.index(response_id), bucket["seq"])
+    return PairLocation(bucket["branch_id"], bucket["start"] + bucket["response_ids"].index(response_id), bucket["seq"])
 
 
 def branch_length(*, chat_id, branch_id):
@@ -397,6 +401,7 @@ def bucket_outlines(*, chat_id):
                     "count": 1,
                     "end": 1,
                     "closed": 1,
+                    "response_ids": 1,
                     "qa_pairs.response_id": 1,
                     "qa_pairs.branches": 1,
                 },
@@ -408,7 +413,8 @@ def bucket_outlines(*, chat_id):
 def renumber_buckets(*, chat_id, branch_id):
     """Make a branch's bucket counters agree with what the buckets hold: seq
     0, 1, 2 … in their order, `start` the running total of pairs, `count` the
-    pairs held, every bucket but the last closed. Touches counters only."""
+    pairs held, `response_ids` their ids, every bucket but the last closed.
+    The pairs themselves are not touched."""
     outlines = [b for b in bucket_outlines(chat_id=chat_id) if b["branch_id"] == str(branch_id)]
     start = 0
     for seq, bucket in enumerate(outlines):
@@ -423,6 +429,7 @@ def renumber_buckets(*, chat_id, branch_id):
                         "count": held,
                         "end": start + held,
                         "closed": seq < len(outlines) - 1,
+                        "response_ids": [p["response_id"] for p in bucket["qa_pairs"]],
                     }
                 },
             )

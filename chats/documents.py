@@ -34,6 +34,10 @@ class ContentBucket(me.Document):
     bytes = me.IntField(required=True, min_value=0)
     closed = me.BooleanField(default=False)
     qa_pairs = me.EmbeddedDocumentListField(QAPair)
+    # The pairs' response_ids again, in order, pushed by the same atomic update:
+    # a flat list is what finding a pair by its id (forks, `before`) indexes
+    # and scans cheaply.
+    response_ids = me.ListField(me.UUIDField(binary=False))
 
     meta = {
         "collection": "chat_content",
@@ -44,7 +48,7 @@ class ContentBucket(me.Document):
             {"fields": ["chat_id", "branch_id", "seq"], "unique": True, "name": "chat_branch_seq_unique"},
             {"fields": ["chat_id"], "name": "chat_id"},
             # Finding a pair by its response_id (forks, `before`).
-            {"fields": ["chat_id", "qa_pairs.response_id"], "name": "chat_response_id"},
+            {"fields": ["chat_id", "response_ids"], "name": "chat_response_id"},
         ],
         "auto_create_index": False,
     }

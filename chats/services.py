@@ -14,12 +14,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from chatproject.api.errors import Conflict
+from chatproject.api.errors import Conflict, NotFound
 
 from . import content_repository
 from .cache import bump_chat
 from .models import Branch, Chat, ChatStatus
-from .selectors import branch_get, chat_get
+from .selectors import branch_get, chat_get, chat_summaries
 
 logger = logging.getLogger(__name__)
 
@@ -76,14 +76,16 @@ def _remove_orphan_content(chat_id):
 
 
 def chat_update(*, user, chat_id, title):
+    """Retitle a chat; returns it with its summary (branch count, root)."""
     with transaction.atomic():
         chat = chat_get(user=user, chat_id=chat_id, for_update=True)
         ensure_writable(chat)
         chat.title = title
         chat.full_clean(exclude=["owner", "active_branch"])
         chat.save(update_fields=["title", "updated_at"])
+        summary = chat_summaries().get(pk=chat.pk)
     bump_chat(chat.id)
-    return chat
+    return summary
 
 
 def chat_moderate(*, chat, status):
@@ -109,13 +111,15 @@ def chat_rename(*, chat, title):
 def chat_delete(*, chat):
     """Delete a chat, its branches and all their content (also when locked).
 
-    Content goes first: if MongoDB fails, the chat is still whole (503); if
-    PostgreSQL fails after it, the chat is left empty and deleting it again
-    finishes the job.
+    Under the chat's row lock, like every write, so no branch is created or
+    pair counted meanwhile. Content goes first: if MongoDB fails, the
+    transaction rolls back and the chat is still whole (503).
     """
     chat_id = chat.id  # delete() clears the instance's pk
-    content_repository.delete_chat_content(chat_id=chat_id)
-    chat.delete()
+    with transaction.atomic():
+        chat = Chat.objects.select_for_update().get(pk=chat_id)
+        content_repository.delete_chat_content(chat_id=chat_id)
+        chat.delete()
     bump_chat(chat_id)
 
 
@@ -131,15 +135,21 @@ def message_add(*, user, chat_id, branch_id=None, question, response, timestamp=
     pair = content_repository.append_pair(
         chat_id=chat.id, branch_id=branch.id, question=question, response=response, timestamp=timestamp
     )
-    record_own_pairs_added(chat_id=chat.id, branch_id=branch.id, count=1)
+    if not record_own_pairs_added(chat_id=chat.id, branch_id=branch.id, count=1):
+        # The branch (or the chat) was deleted while the pair was being written:
+        # its content goes the same way, and the client learns it is gone.
+        content_repository.delete_branch_content(chat_id=chat.id, branch_ids=[branch.id])
+        raise NotFound("Branch not found in this chat.")
     return pair, branch.fork_position + pair.index
 
 
 def record_own_pairs_added(*, chat_id, branch_id, count):
-    """After pairs reached MongoDB: count them and move the chat's activity."""
+    """After pairs reached MongoDB: count them and move the chat's activity.
+    Returns False when the branch no longer exists."""
     # Chat row first, then the branch: the lock order of every write, so that
     # concurrent writes to one chat cannot deadlock.
     with transaction.atomic():
         Chat.objects.filter(pk=chat_id).update(updated_at=timezone.now())
-        Branch.objects.filter(pk=branch_id).update(message_count=F("message_count") + count)
+        counted = Branch.objects.filter(pk=branch_id).update(message_count=F("message_count") + count)
     bump_chat(chat_id)
+    return counted == 1

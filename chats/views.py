@@ -87,8 +87,7 @@ class ChatViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["put"], url_path="update-chat")
     def update_chat(self, request):
         data = validated(ChatUpdateInputSerializer, request)
-        services.chat_update(user=request.user, chat_id=data["chat_id"], title=data["title"])
-        chat = selectors.chat_get(user=request.user, chat_id=data["chat_id"], summary=True)
+        chat = services.chat_update(user=request.user, chat_id=data["chat_id"], title=data["title"])
         return Response(annotated_chat_representation(chat))
 
     @extend_schema(operation_id="chats_delete_chat", request=ChatIdInputSerializer, parameters=[ChatIdInputSerializer], responses={204: None})

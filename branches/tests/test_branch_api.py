@@ -464,3 +464,13 @@ def test_appends_and_branch_creation_at_once_lose_nothing(settings):
     listed = sorted(b for p in root_pairs[:4] for b in p.branches)
     assert listed == sorted(str(b.id) for b in branches)
     assert Branch.objects.get(pk=root_id).message_count == 24
+
+
+def test_default_names_never_repeat_after_a_deletion(auth_client, chat, root_pairs):
+    first = fork(auth_client, chat, root_pairs[0]["response_id"])
+    fork(auth_client, chat, root_pairs[0]["response_id"])
+    auth_client.delete(DELETE_BRANCH, {"chat_id": str(chat.id), "branch_id": first["branch_id"]}, format="json")
+
+    third = fork(auth_client, chat, root_pairs[0]["response_id"])
+
+    assert third["name"] == "branch 3"

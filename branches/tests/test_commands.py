@@ -240,3 +240,17 @@ def test_export_refuses_unknown_chats():
         run("export_chat", str(uuid.uuid4()))
     with pytest.raises(CommandError, match="not a UUID"):
         run("export_chat", "nope")
+
+
+def test_reconcile_rebuilds_a_buckets_id_list_from_its_pairs(tree):
+    chat, first, _ = tree
+    buckets = ContentBucket._get_collection()
+    buckets.update_one({"chat_id": str(chat.id), "branch_id": str(first.id)}, {"$set": {"response_ids": []}})
+
+    found = run("reconcile_content")
+    run("reconcile_content", "--fix")
+
+    assert "[buckets_out_of_sequence]" in found and found.splitlines()[-1] == "problems found: 1"
+    assert run("reconcile_content").splitlines()[-1] == "problems found: 0"
+    stored = buckets.find_one({"chat_id": str(chat.id), "branch_id": str(first.id)})
+    assert stored["response_ids"] == [p["response_id"] for p in stored["qa_pairs"]]

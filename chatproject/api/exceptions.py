@@ -7,7 +7,7 @@ outages as `{type, errors: [{code, detail, attr}]}`.
 
 import logging
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from drf_standardized_errors import handler
@@ -24,6 +24,9 @@ class ExceptionHandler(handler.ExceptionHandler):
     def convert_known_exceptions(self, exc):
         if isinstance(exc, RequestDataTooBig):
             return PayloadTooLarge()
+        if isinstance(exc, SuspiciousOperation):
+            # Too many fields, a malformed header…: the request is at fault.
+            return exceptions.ParseError(str(exc) or "Malformed request.")
         if isinstance(exc, (OperationalError, InterfaceError)):
             logger.warning("PostgreSQL unavailable: %s", exc)
             return ServiceUnavailable("The database is unavailable. Try again later.")

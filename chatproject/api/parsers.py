@@ -8,6 +8,7 @@ the same limit and answers 413.
 import io
 
 from django.conf import settings
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 from .errors import PayloadTooLarge
@@ -19,4 +20,8 @@ class LimitedJSONParser(JSONParser):
         body = stream.read(limit + 1)
         if len(body) > limit:
             raise PayloadTooLarge()
-        return super().parse(io.BytesIO(body), media_type, parser_context)
+        try:
+            return super().parse(io.BytesIO(body), media_type, parser_context)
+        except RecursionError:
+            # A kilobyte of "[[[[…" is valid JSON too deep for Python's parser.
+            raise ParseError("JSON parse error - nested too deeply.") from None

@@ -20,6 +20,13 @@ def not_found(request, exception=None):
     return JsonResponse(body, status=404)
 
 
+def bad_request(request, exception=None):
+    if not _wants_json(request):
+        return defaults.bad_request(request, exception)
+    body = error_body(error_type="client_error", code="bad_request", detail="Bad request.")
+    return JsonResponse(body, status=400)
+
+
 def server_error(request):
     if not _wants_json(request):
         return defaults.server_error(request)

@@ -198,3 +198,26 @@ def test_cors_preflight_is_answered_for_allowed_origins_only(api_client, setting
     assert allowed.status_code == HTTPStatus.OK
     assert allowed["Access-Control-Allow-Origin"] == "https://chat.example.com"
     assert "Access-Control-Allow-Origin" not in refused
+
+
+def test_deeply_nested_json_is_400(api_client, db):
+    response = api_client.post(REGISTER, "[" * 5000 + "]" * 5000, content_type="application/json")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json() == error("parse_error", "JSON parse error - nested too deeply.")
+
+
+def test_too_many_query_parameters_is_400(auth_client):
+    query = "&".join(f"p{i}=1" for i in range(1100))
+
+    response = auth_client.post(f"{LOGOUT}?{query}", {"refresh": "x"}, format="json")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["errors"][0]["code"] == "parse_error"
+
+
+def test_unknown_host_is_json_400_under_the_api(api_client, db):
+    response = api_client.get(ME, HTTP_HOST="evil.example.com")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json() == error("bad_request", "Bad request.")

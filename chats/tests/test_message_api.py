@@ -153,3 +153,37 @@ def test_get_messages_of_unknown_chat_is_404(auth_client, db):
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert response.json() == error("not_found", "Chat not found.")
+
+
+def test_ids_may_come_in_the_body_of_a_read_too(auth_client, chat):
+    response = auth_client.generic("GET", MESSAGES, '{"chat_id": "%s"}' % chat.id, content_type="application/json")
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["chat_id"] == str(chat.id)
+
+
+def test_the_same_uuid_spelled_differently_is_no_mismatch(auth_client, chat):
+    spelled = str(chat.id).replace("-", "").upper()
+
+    response = auth_client.post(
+        f"{ADD}?chat_id={spelled}", {"chat_id": str(chat.id), "question": "Q", "response": "R"}, format="json"
+    )
+
+    assert response.status_code == HTTPStatus.CREATED
+
+
+def test_a_pair_written_to_a_branch_deleted_meanwhile_is_removed_and_404(auth_client, chat, monkeypatch):
+    real_append = content_repository.append_pair
+
+    def append_then_lose_the_branch(**kwargs):
+        stored = real_append(**kwargs)
+        # A concurrent delete-chat commits between the write and its counting.
+        Chat.objects.filter(pk=chat.pk).delete()
+        return stored
+
+    monkeypatch.setattr(content_repository, "append_pair", append_then_lose_the_branch)
+
+    response = add(auth_client, chat)
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert content_repository.read_all_pairs(chat_id=chat.id, branch_id=chat.active_branch_id) == []
