@@ -4,10 +4,19 @@ The services order their writes so that a crash between the two stores leaves
 only the kinds of damage listed in `KINDS`; `check_chat` finds each of them for
 one chat and `orphan_chats` the content whose chat is gone. Every problem
 carries its own repair, made through the content repository and the services.
+
+Writes may be in flight while this runs. Content written less than `grace`
+seconds ago is left alone (an append whose counting has not committed yet
+looks like damage), and `repair_chat` checks a chat again under its row lock,
+which every branch write holds, before repairing anything.
 """
 
 import dataclasses
+import datetime
 from collections.abc import Callable
+
+from django.db import transaction
+from django.utils import timezone
 
 from chats import content_repository
 from chats.models import Branch, Chat
@@ -36,8 +45,9 @@ class Problem:
         return f"[{self.kind}] chat {self.chat_id}: {self.detail}"
 
 
-def orphan_chats():
-    """Problems for content whose chat no longer exists."""
+def orphan_chats(*, grace):
+    """Problems for content whose chat no longer exists (and is not being
+    created right now)."""
     content_ids = content_repository.content_chat_ids()
     known = {str(pk) for pk in Chat.objects.filter(pk__in=content_ids).values_list("pk", flat=True)}
     return [
@@ -45,25 +55,54 @@ def orphan_chats():
             "orphan_chat_content",
             chat_id,
             "content without a chat",
-            lambda chat_id=chat_id: content_repository.delete_chat_content(chat_id=chat_id),
+            lambda chat_id=chat_id: _remove_orphan_chat(chat_id, grace),
         )
         for chat_id in sorted(content_ids - known)
+        if not _recent(content_repository.bucket_outlines(chat_id=chat_id), grace)
     ]
 
 
-def check_chat(chat):
-    """Every disagreement between the stores for one chat. Problems that make
-    others meaningless (orphan content, bad buckets, lost fork pairs) come first;
-    after their repair a second check finds what remains."""
+def _remove_orphan_chat(chat_id, grace):
+    if not Chat.objects.filter(pk=chat_id).exists():
+        if not _recent(content_repository.bucket_outlines(chat_id=chat_id), grace):
+            content_repository.delete_chat_content(chat_id=chat_id)
+
+
+def _recent(buckets, grace):
+    """Whether any pair in these buckets was written within `grace` seconds."""
+    since = timezone.now() - datetime.timedelta(seconds=grace)
+    return any(p["timestamp"] > since for b in buckets for p in b["qa_pairs"])
+
+
+def repair_chat(chat_id, *, grace):
+    """Check one chat again under its row lock and repair what is still wrong.
+    Returns how many problems were repaired."""
+    with transaction.atomic():
+        chat = Chat.objects.select_for_update().filter(pk=chat_id).first()
+        if chat is None:
+            return 0
+        problems = check_chat(chat, grace=grace)
+        for problem in problems:
+            problem.repair()
+    return len(problems)
+
+
+def check_chat(chat, *, grace):
+    """Every disagreement between the stores for one chat, but in branches
+    written within `grace` seconds. Problems that make others meaningless
+    (orphan content, bad buckets, lost fork pairs) come first."""
     branches = {str(b.id): b for b in Branch.objects.filter(chat=chat)}
     outlines = content_repository.bucket_outlines(chat_id=chat.id)
     by_branch = {}
     for bucket in outlines:
         by_branch.setdefault(bucket["branch_id"], []).append(bucket)
+    # Branches appended to within the grace period: their counters and
+    # buckets may be mid-write, so they are checked on a later run.
+    busy = {branch_id for branch_id, buckets in by_branch.items() if _recent(buckets, grace)}
     chat_id = str(chat.id)
     problems = []
 
-    for branch_id in sorted(set(by_branch) - set(branches)):
+    for branch_id in sorted(set(by_branch) - set(branches) - busy):
         problems.append(
             Problem(
                 "orphan_branch_content",
@@ -77,7 +116,7 @@ def check_chat(chat):
     for branch_id, buckets in by_branch.items():
         if branch_id not in branches:
             continue
-        if not _in_sequence(buckets):
+        if branch_id not in busy and not _in_sequence(buckets):
             problems.append(
                 Problem(
                     "buckets_out_of_sequence",
@@ -90,7 +129,7 @@ def check_chat(chat):
 
     for branch_id, branch in branches.items():
         own = pairs_of.get(branch_id, [])
-        if branch.message_count != len(own):
+        if branch_id not in busy and branch.message_count != len(own):
             problems.append(
                 Problem(
                     "message_count_mismatch",

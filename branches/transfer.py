@@ -39,6 +39,14 @@ class InvalidExport(ValueError):
     """The file is not an export this version can import."""
 
 
+class PartialImport(RuntimeError):
+    """An import failed and what it had made could not be removed."""
+
+    def __init__(self, chat_id):
+        super().__init__(f"the import failed half-way and chat {chat_id} could not be removed; delete it")
+        self.chat_id = chat_id
+
+
 def export_tree(chat):
     branches = chat_branches(chat=chat)
     return {
@@ -122,6 +130,7 @@ def validate_export(data):
             ):
                 raise InvalidExport(f"branch {branch['id']} forks after a pair its parent does not hold")
             _check_text(branch["name"], settings.MAX_TITLE_CHARS, "branch name")
+            _when(branch["created_at"])
             for pair in branch["pairs"]:
                 _when(pair["timestamp"])
                 _check_text(pair["question"], settings.MAX_MESSAGE_CHARS, "question")
@@ -130,6 +139,7 @@ def validate_export(data):
             pairs_of[branch["id"]] = [p["response_id"] for p in branch["pairs"]]
         _check_text(data["chat"]["title"], settings.MAX_TITLE_CHARS, "title")
         _when(data["chat"]["created_at"])
+        _when(data["chat"]["updated_at"])
         if data["chat"]["status"] not in ChatStatus.values:
             raise InvalidExport(f"unknown status {data['chat']['status']!r}")
     except (KeyError, TypeError, ValueError) as exc:
@@ -186,8 +196,11 @@ def import_tree(data, *, owner):
         if data["chat"]["status"] != ChatStatus.ACTIVE:
             chat_services.chat_moderate(chat=chat, status=data["chat"]["status"])
         return chat
-    except Exception:
-        chat_services.chat_delete(chat=Chat.objects.get(pk=chat.pk))
+    except Exception as exc:
+        try:
+            chat_services.chat_delete(chat=Chat.objects.get(pk=chat.pk))
+        except Exception:
+            raise PartialImport(chat.id) from exc
         raise
 
 

@@ -403,6 +403,7 @@ def bucket_outlines(*, chat_id):
                     "closed": 1,
                     "response_ids": 1,
                     "qa_pairs.response_id": 1,
+                    "qa_pairs.timestamp": 1,
                     "qa_pairs.branches": 1,
                 },
             )

@@ -46,7 +46,7 @@ def tree(user, settings):
 
 
 def test_reconcile_finds_nothing_in_healthy_data(tree):
-    output = run("reconcile_content")
+    output = run("reconcile_content", "--grace", "0")
 
     assert output.splitlines()[-1] == "problems found: 0"
 
@@ -73,9 +73,9 @@ def test_reconcile_finds_and_fixes_every_kind_of_damage(tree, user):
     # A counter that missed an append.
     Branch.objects.filter(pk=first.pk).update(message_count=9)
 
-    found = run("reconcile_content")
-    fixed = run("reconcile_content", "--fix")
-    again = run("reconcile_content")
+    found = run("reconcile_content", "--grace", "0")
+    fixed = run("reconcile_content", "--grace", "0", "--fix")
+    again = run("reconcile_content", "--grace", "0")
 
     assert found.splitlines()[-1] == "problems found: 7"
     for kind in (
@@ -98,7 +98,7 @@ def test_reconcile_dry_run_with_fix_changes_nothing(tree):
     chat, first, _ = tree
     Branch.objects.filter(pk=first.pk).update(message_count=9)
 
-    output = run("reconcile_content", "--fix", "--dry-run")
+    output = run("reconcile_content", "--grace", "0", "--fix", "--dry-run")
 
     assert "problems found: 1" in output
     assert "would repair 1" in output
@@ -111,15 +111,15 @@ def test_reconcile_of_one_chat_and_bad_ids(tree):
     other = ChatFactory(owner=chat.owner)
     Branch.objects.filter(chat=other).update(message_count=3)
 
-    assert run("reconcile_content", "--chat", str(other.id)).splitlines()[-1] == "problems found: 1"
+    assert run("reconcile_content", "--grace", "0", "--chat", str(other.id)).splitlines()[-1] == "problems found: 1"
     with pytest.raises(CommandError, match="not a UUID"):
-        run("reconcile_content", "--chat", "nope")
+        run("reconcile_content", "--grace", "0", "--chat", "nope")
     with pytest.raises(CommandError, match="No chat"):
-        run("reconcile_content", "--chat", str(uuid.uuid4()))
+        run("reconcile_content", "--grace", "0", "--chat", str(uuid.uuid4()))
 
 
 def test_reconcile_shows_plain_progress_counts_when_not_on_a_terminal(tree):
-    output = run("reconcile_content")
+    output = run("reconcile_content", "--grace", "0")
 
     assert "checking chats: 1/1" in output
 
@@ -180,7 +180,7 @@ def test_export_import_export_gives_the_same_tree(tree, other_user, tmp_path):
     assert second["chat"]["owner"] == other_user.username
     assert {b["id"] for b in second["branches"]}.isdisjoint({b["id"] for b in first["branches"]})
     assert normalized(second) == normalized(first)
-    assert run("reconcile_content").splitlines()[-1] == "problems found: 0"
+    assert run("reconcile_content", "--grace", "0").splitlines()[-1] == "problems found: 0"
 
 
 def test_import_dry_run_creates_nothing(tree, other_user, tmp_path):
@@ -247,10 +247,30 @@ def test_reconcile_rebuilds_a_buckets_id_list_from_its_pairs(tree):
     buckets = ContentBucket._get_collection()
     buckets.update_one({"chat_id": str(chat.id), "branch_id": str(first.id)}, {"$set": {"response_ids": []}})
 
-    found = run("reconcile_content")
-    run("reconcile_content", "--fix")
+    found = run("reconcile_content", "--grace", "0")
+    run("reconcile_content", "--grace", "0", "--fix")
 
     assert "[buckets_out_of_sequence]" in found and found.splitlines()[-1] == "problems found: 1"
-    assert run("reconcile_content").splitlines()[-1] == "problems found: 0"
+    assert run("reconcile_content", "--grace", "0").splitlines()[-1] == "problems found: 0"
     stored = buckets.find_one({"chat_id": str(chat.id), "branch_id": str(first.id)})
     assert stored["response_ids"] == [p["response_id"] for p in stored["qa_pairs"]]
+
+
+def test_reconcile_leaves_content_written_within_the_grace_period_alone(tree):
+    chat, first, _ = tree
+    # An append whose counting has not committed yet looks like this.
+    content_repository.append_pair(chat_id=chat.id, branch_id=first.id, question="in flight", response="r")
+    ghost = uuid.uuid4()
+    content_repository.append_pair(chat_id=ghost, branch_id=uuid.uuid4(), question="being created", response="r")
+
+    recent = run("reconcile_content", "--fix")
+    later = run("reconcile_content", "--grace", "0")
+
+    assert recent.splitlines()[-2:] == ["problems found: 0", "repaired: 0"]
+    assert "problems found: 2" in later
+    assert len(pairs(chat, first.id)) == 2
+
+
+def test_reconcile_refuses_a_negative_grace():
+    with pytest.raises(CommandError, match="--grace"):
+        run("reconcile_content", "--grace", "-1")

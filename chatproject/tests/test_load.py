@@ -107,5 +107,5 @@ def test_mixed_concurrent_writes_lose_nothing_and_keep_the_invariants(settings):
         assert branches[branch_id].name in names
     assert str(Chat.objects.get(pk=chat.pk).active_branch_id) in {*activated, *created, root_id}
     out = StringIO()
-    call_command("reconcile_content", stdout=out)
+    call_command("reconcile_content", "--grace", "0", stdout=out)
     assert out.getvalue().splitlines()[-1] == "problems found: 0"

@@ -3,7 +3,7 @@ import json
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from branches.transfer import InvalidExport, import_tree, validate_export
+from branches.transfer import InvalidExport, PartialImport, import_tree, validate_export
 from chats import content_repository
 
 
@@ -39,6 +39,8 @@ class Command(BaseCommand):
             return
         try:
             chat = import_tree(data, owner=user)
+        except PartialImport as exc:
+            raise CommandError(f"{exc} (cause: {exc.__cause__})") from exc
         except content_repository.ContentStoreUnavailable as exc:
             raise CommandError(f"MongoDB is unreachable, nothing imported: {exc}") from exc
         self.stdout.write(self.style.SUCCESS(f"Imported chat {chat.id}: {summary}."))

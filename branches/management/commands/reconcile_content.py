@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from branches.reconcile import KINDS, check_chat, orphan_chats
+from branches.reconcile import KINDS, check_chat, orphan_chats, repair_chat
 from chatproject.commands import parse_uuid
 from chatproject.progress import progress
 from chats import content_repository
@@ -18,8 +18,18 @@ class Command(BaseCommand):
         parser.add_argument("--fix", action="store_true", help="Repair every problem found.")
         parser.add_argument("--dry-run", action="store_true", help="With --fix: say what would be repaired, change nothing.")
         parser.add_argument("--chat", metavar="CHAT_ID", help="Check this chat only.")
+        parser.add_argument(
+            "--grace",
+            type=int,
+            default=60,
+            metavar="SECONDS",
+            help="Leave alone content written this recently: it may belong to a write still in flight (default 60).",
+        )
 
-    def handle(self, *args, fix, dry_run, chat, **options):
+    def handle(self, *args, fix, dry_run, chat, grace, **options):
+        if grace < 0:
+            raise CommandError("--grace takes a number of seconds, 0 or more.")
+        self.grace = grace
         try:
             problems = self._find(chat)
         except content_repository.ContentStoreUnavailable as exc:
@@ -37,13 +47,19 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(self.style.WARNING(f"dry run: would repair {len(problems)}, changed nothing"))
             return
+        # Each chat is checked again under its row lock and repaired from that
+        # second look, so a write that finished meanwhile is never "repaired".
         repaired = 0
-        for problem in progress(problems, total=len(problems), stdout=self.stdout, label="repairing"):
-            try:
+        orphans = [p for p in problems if p.kind == "orphan_chat_content"]
+        chat_ids = sorted({p.chat_id for p in problems} - {p.chat_id for p in orphans})
+        try:
+            for problem in orphans:
                 problem.repair()
-            except content_repository.ContentStoreUnavailable as exc:
-                raise CommandError(f"MongoDB became unreachable after {repaired} repairs: {exc}") from exc
-            repaired += 1
+                repaired += 1
+            for chat_id in progress(chat_ids, total=len(chat_ids), stdout=self.stdout, label="repairing chats"):
+                repaired += repair_chat(chat_id, grace=self.grace)
+        except content_repository.ContentStoreUnavailable as exc:
+            raise CommandError(f"MongoDB became unreachable after {repaired} repairs: {exc}") from exc
         self.stdout.write(self.style.SUCCESS(f"repaired: {repaired}"))
 
     def _find(self, chat_id):
@@ -51,10 +67,10 @@ class Command(BaseCommand):
             chat = Chat.objects.filter(pk=parse_uuid(chat_id, "chat id")).first()
             if chat is None:
                 raise CommandError(f"No chat with id {chat_id!r}.")
-            return check_chat(chat)
-        problems = orphan_chats()
+            return check_chat(chat, grace=self.grace)
+        problems = orphan_chats(grace=self.grace)
         chats = Chat.objects.order_by("pk")
         for chat in progress(chats.iterator(), total=chats.count(), stdout=self.stdout, label="checking chats"):
-            problems.extend(check_chat(chat))
+            problems.extend(check_chat(chat, grace=self.grace))
         return problems
 
