@@ -5,6 +5,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 
@@ -42,3 +44,20 @@ def refresh_token_revoke(*, user, token):
     if str(refresh.get("user_id")) != str(user.pk):
         raise TokenError("Token does not belong to this user.")
     refresh.blacklist()
+
+
+def token_refresh(*, token):
+    """Rotate a refresh token: a new pair, the old token blacklisted.
+
+    simplejwt checks the blacklist, then blacklists: two refreshes with one
+    token at the same moment would both pass. The token's row is locked around
+    both steps, so the second waits and then finds it blacklisted. Raises
+    TokenError (bad, expired or reused token) or AuthenticationFailed
+    (inactive user); a deleted user is get_user_model().DoesNotExist.
+    """
+    jti = RefreshToken(token)["jti"]
+    with transaction.atomic():
+        OutstandingToken.objects.select_for_update().filter(jti=jti).first()
+        serializer = TokenRefreshSerializer(data={"refresh": token})
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data

@@ -8,7 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
 from chatproject.api.openapi import ErrorResponse401Serializer
 from chatproject.api.throttles import AuthThrottle
@@ -52,15 +52,15 @@ class AuthViewSet(viewsets.GenericViewSet):
     @extend_schema(operation_id="auth_refresh", request=RefreshInputSerializer, responses={200: TokenPairOutputSerializer, 401: ErrorResponse401Serializer})
     @action(detail=False, methods=["post"], url_path="refresh", **_anonymous)
     def refresh(self, request):
-        RefreshInputSerializer(data=request.data).is_valid(raise_exception=True)
-        serializer = TokenRefreshSerializer(data=request.data)
+        serializer = RefreshInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
         try:
-            serializer.is_valid(raise_exception=True)
+            tokens = services.token_refresh(token=serializer.validated_data["refresh"])
         except TokenError as exc:
             raise InvalidToken(str(exc)) from exc
         except get_user_model().DoesNotExist as exc:
             raise AuthenticationFailed("No active account found for the given token.", "no_active_account") from exc
-        return Response(serializer.validated_data)
+        return Response(tokens)
 
     @extend_schema(operation_id="auth_logout", request=RefreshInputSerializer, responses={204: None})
     @action(detail=False, methods=["post"], url_path="logout")

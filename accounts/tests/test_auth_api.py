@@ -287,3 +287,31 @@ def test_auth_routes_refuse_wrong_method(api_client):
 
     assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
     assert response.json() == error("method_not_allowed", 'Method "GET" not allowed.')
+
+
+@pytest.mark.requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_refresh_token_used_twice_at_once_rotates_only_once():
+    import threading
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    user = UserFactory()
+    refresh = login(APIClient(), user.username).json()["refresh"]
+    barrier, statuses = threading.Barrier(4), []
+
+    def use_it():
+        try:
+            barrier.wait()
+            statuses.append(APIClient().post(REFRESH, {"refresh": refresh}, format="json").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=use_it) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(statuses) == [HTTPStatus.OK] + [HTTPStatus.UNAUTHORIZED] * 3
