@@ -30,6 +30,7 @@ from chats.models import Branch, Chat, ChatStatus
 from chats.selectors import chat_branches, path_page
 
 from . import services
+from .selectors import subtree
 
 FORMAT = "branching-chat"
 VERSION = 1
@@ -48,7 +49,8 @@ class PartialImport(RuntimeError):
 
 
 def export_tree(chat):
-    branches = chat_branches(chat=chat)
+    # Tree order, parents before children (creation times need not be).
+    branches = subtree(chat_branches(chat=chat), chat.branches.get(parent__isnull=True))
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -106,7 +108,17 @@ def export_markdown(chat):
 
 
 def _when(text):
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """An ISO 8601 time with its offset, as exports write them; else InvalidExport."""
+    if not isinstance(text, str):
+        raise InvalidExport(f"{text!r} is not a timestamp")
+    try:
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        utc = moment.astimezone(datetime.UTC) if moment.tzinfo else None
+    except (ValueError, OverflowError) as exc:
+        raise InvalidExport(f"{text!r} is not a timestamp") from exc
+    if utc is None:
+        raise InvalidExport(f"timestamp {text!r} has no offset")
+    return utc
 
 
 def validate_export(data):
@@ -150,8 +162,8 @@ def validate_export(data):
 
 
 def _check_text(value, limit, what):
-    if not isinstance(value, str) or not value or len(value) > limit:
-        raise InvalidExport(f"{what} must be text of 1 to {limit} characters")
+    if not isinstance(value, str) or not value or len(value) > limit or "\x00" in value:
+        raise InvalidExport(f"{what} must be text of 1 to {limit} characters, without NUL")
 
 
 def import_tree(data, *, owner):

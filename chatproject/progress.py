@@ -6,7 +6,10 @@ from tqdm import tqdm
 
 def progress(items, *, total, stdout, label, every=None):
     if stdout.isatty():
-        yield from tqdm(items, total=total, desc=label, file=stdout, leave=False)
+        # The raw stream: Django's OutputWrapper ends every write with a newline,
+        # which would turn each redraw of the bar into a line of its own.
+        stream = getattr(stdout, "_out", stdout)
+        yield from tqdm(items, total=total, desc=label, file=stream, leave=False)
         return
     every = every or max(1, total // 10)
     for done, item in enumerate(items, start=1):

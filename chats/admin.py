@@ -73,17 +73,19 @@ class ChatAdmin(admin.ModelAdmin):
             services.chat_delete(chat=chat)
 
     def _moderate(self, request, queryset, status, verb):
-        for chat in queryset:
+        chats = [chat for chat in queryset if chat.status != status]
+        for chat in chats:
             services.chat_moderate(chat=chat, status=status)
             self.log_change(request, chat, f"{verb.capitalize()} the chat.")
-        count = len(queryset)
+        count = len(chats)
         self.message_user(
             request, ngettext("%d chat %s.", "%d chats %s.", count) % (count, verb), messages.SUCCESS
         )
 
     @admin.action(description="Lock selected chats (read-only to their owners)", permissions=["change"])
     def lock(self, request, queryset):
-        self._moderate(request, queryset, ChatStatus.LOCKED, "locked")
+        # A hidden chat stays hidden: locking must not show it to its owner.
+        self._moderate(request, queryset.exclude(status=ChatStatus.HIDDEN), ChatStatus.LOCKED, "locked")
 
     @admin.action(description="Unlock selected chats", permissions=["change"])
     def unlock(self, request, queryset):
@@ -93,16 +95,24 @@ class ChatAdmin(admin.ModelAdmin):
     def hide(self, request, queryset):
         self._moderate(request, queryset, ChatStatus.HIDDEN, "hidden")
 
-    @admin.action(description="Restore selected chats", permissions=["change"])
+    @admin.action(description="Restore selected hidden chats", permissions=["change"])
     def restore(self, request, queryset):
-        self._moderate(request, queryset, ChatStatus.ACTIVE, "restored")
+        self._moderate(request, queryset.filter(status=ChatStatus.HIDDEN), ChatStatus.ACTIVE, "restored")
 
     @admin.action(description="Delete selected chats and their content", permissions=["delete"])
     def delete_with_content(self, request, queryset):
-        chats = list(queryset)
-        self.log_deletions(request, chats)
-        for chat in chats:
-            services.chat_delete(chat=chat)
+        chats = []
+        for chat in queryset:
+            try:
+                services.chat_delete(chat=chat)
+            except Chat.DoesNotExist:
+                continue  # its owner deleted it meanwhile
+            except content_repository.ContentStoreUnavailable:
+                self.message_user(request, "MongoDB is unavailable; the remaining chats were kept.", messages.ERROR)
+                break
+            # Logged once gone, so the history never records a deletion that failed.
+            self.log_deletions(request, [chat])
+            chats.append(chat)
         self.message_user(
             request, ngettext("%d chat deleted.", "%d chats deleted.", len(chats)) % len(chats), messages.SUCCESS
         )
@@ -120,27 +130,28 @@ class ChatAdmin(admin.ModelAdmin):
         children = {}
         for branch in branches:
             children.setdefault(branch.parent_id, []).append(branch)
-        tree = []
-
-        def walk(branch, depth):
+        # Depth-first, without recursion: an owner can chain thousands of forks.
+        tree, stack = [], [(root, 0) for root in reversed(children.get(None, []))]
+        while stack:
+            branch, depth = stack.pop()
             tree.append({"branch": branch, "depth": depth, "indent": depth * 24, "active": branch.id == chat.active_branch_id})
-            for child in children.get(branch.id, []):
-                walk(child, depth + 1)
-
-        for root in children.get(None, []):
-            walk(root, 0)
+            stack.extend((child, depth + 1) for child in reversed(children.get(branch.id, [])))
 
         shown = next((b for b in branches if str(b.id) == request.GET.get("branch")), None)
         shown = shown or next((b for b in branches if b.id == chat.active_branch_id), None)
         context = {"branch_tree": tree, "shown_branch": shown}
         if shown is None:
             return context
-        length = content_repository.branch_length(chat_id=chat.id, branch_id=shown.id)
-        paginator = Paginator(range(length), PAIRS_PER_PAGE)
-        page = paginator.get_page(request.GET.get("page"))
-        pairs = content_repository.read_pairs_before(
-            chat_id=chat.id, branch_id=shown.id, end=page.object_list.stop, limit=len(page.object_list)
-        ) if length else []
+        try:
+            length = content_repository.branch_length(chat_id=chat.id, branch_id=shown.id)
+            paginator = Paginator(range(length), PAIRS_PER_PAGE)
+            page = paginator.get_page(request.GET.get("page"))
+            pairs = content_repository.read_pairs_before(
+                chat_id=chat.id, branch_id=shown.id, end=page.object_list.stop, limit=len(page.object_list)
+            ) if length else []
+        except content_repository.ContentStoreUnavailable:
+            # The form (status, title) must stay usable while MongoDB is down.
+            return {**context, "content_unavailable": True}
         context.update(
             {
                 "pairs": [{"pair": p, "position": shown.fork_position + p.index} for p in pairs],

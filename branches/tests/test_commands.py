@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -157,10 +158,11 @@ def test_export_holds_the_whole_tree(tree):
 
     assert (export["format"], export["version"]) == ("branching-chat", 1)
     assert export["active_branch_id"] == str(first.id)
+    # Parents before children, each level by creation.
     assert [(b["name"], b["fork_position"], len(b["pairs"])) for b in export["branches"]] == [
-        ("main", 0, 5), ("first", 3, 1), ("second", 4, 1), ("fresh", 0, 0)
+        ("main", 0, 5), ("first", 3, 1), ("fresh", 0, 0), ("second", 4, 1)
     ]
-    assert export["branches"][2]["parent_id"] == str(first.id)
+    assert export["branches"][3]["parent_id"] == str(first.id)
     assert export["branches"][1]["fork_response_id"] == export["branches"][0]["pairs"][2]["response_id"]
     assert [p["question"] for p in export["branches"][0]["pairs"]] == ["q0", "q1", "q2", "q3", "q4"]
 
@@ -274,3 +276,38 @@ def test_reconcile_leaves_content_written_within_the_grace_period_alone(tree):
 def test_reconcile_refuses_a_negative_grace():
     with pytest.raises(CommandError, match="--grace"):
         run("reconcile_content", "--grace", "-1")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("timestamp", 123, "is not a timestamp"),
+        ("timestamp", "0001-01-01T00:00:00+05:00", "is not a timestamp"),
+        ("timestamp", "2026-01-01T00:00:00", "has no offset"),
+        ("question", "nul \x00 inside", "without NUL"),
+    ],
+)
+def test_import_refuses_bad_values_before_writing_anything(tree, other_user, tmp_path, field, value, message):
+    chat, _, _ = tree
+    export = json.loads(run("export_chat", str(chat.id)))
+    export["branches"][0]["pairs"][1][field] = value
+    path = tmp_path / "chat.json"
+    path.write_text(json.dumps(export))
+
+    with pytest.raises(CommandError, match=message):
+        run("import_chat", str(path), "--owner", other_user.username)
+    assert not Chat.objects.filter(owner=other_user).exists()
+
+
+def test_export_lists_parents_before_children_whatever_their_times(tree, other_user, tmp_path):
+    chat, first, second = tree
+    # A child stamped before its parent (clocks of two app servers out of step).
+    Branch.objects.filter(pk=second.pk).update(created_at=first.created_at - timedelta(seconds=5))
+    path = tmp_path / "chat.json"
+    run("export_chat", str(chat.id), "--output", str(path))
+
+    names = [b["name"] for b in json.loads(path.read_text())["branches"]]
+    run("import_chat", str(path), "--owner", other_user.username)
+
+    assert names.index("first") < names.index("second")
+    assert Chat.objects.filter(owner=other_user).count() == 1

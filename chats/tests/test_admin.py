@@ -2,7 +2,11 @@
 
 from http import HTTPStatus
 
+import contextlib
+import uuid
+
 import pytest
+from django.conf import settings
 from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.contrib.auth.models import Group
 from django.urls import reverse
@@ -11,7 +15,7 @@ from accounts.tests.factories import UserFactory
 from branches import services as branch_services
 from chatproject.testing import client_for
 from chats import content_repository
-from chats.models import Chat, ChatStatus
+from chats.models import Branch, Chat, ChatStatus
 
 from .factories import ChatFactory
 from .routes import ADD, GET
@@ -19,6 +23,16 @@ from .routes import ADD, GET
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:chats_chat_changelist")
+
+
+@contextlib.contextmanager
+def mongodb_up_for_a_moment():
+    """Within a test that took MongoDB down: the working store, for a moment."""
+    content_repository.connect(settings.MONGODB_URI)
+    try:
+        yield
+    finally:
+        content_repository.connect("mongodb://127.0.0.1:1/chat_test?serverSelectionTimeoutMS=200")
 
 
 def change_url(chat):
@@ -162,12 +176,15 @@ def test_actions_are_recorded_in_the_admin_history(superuser_client, user):
     chat = ChatFactory(owner=user)
 
     act(superuser_client, "lock", chat)
+    act(superuser_client, "lock", chat)  # already locked: nothing to record
+    act(superuser_client, "unlock", chat)
+    act(superuser_client, "hide", chat)
     act(superuser_client, "restore", chat)
 
     messages = list(
         LogEntry.objects.filter(object_id=str(chat.pk), action_flag=CHANGE).order_by("id").values_list("change_message", flat=True)
     )
-    assert messages == ["Locked the chat.", "Restored the chat."]
+    assert messages == ["Locked the chat.", "Unlocked the chat.", "Hidden the chat.", "Restored the chat."]
 
 
 def test_editing_status_and_title_goes_through_the_services_and_is_logged(superuser_client, user):
@@ -230,3 +247,44 @@ def test_moderators_cannot_add_users_or_chats(moderator_client):
     assert moderator_client.get(reverse("admin:accounts_user_add")).status_code == HTTPStatus.FORBIDDEN
     assert moderator_client.get(reverse("admin:accounts_user_changelist")).status_code == HTTPStatus.OK
     assert moderator_client.get(reverse("admin:chats_chat_add")).status_code == HTTPStatus.FORBIDDEN
+
+
+def test_locking_a_hidden_chat_keeps_it_hidden(superuser_client, user):
+    chat = ChatFactory(owner=user)
+    act(superuser_client, "hide", chat)
+
+    act(superuser_client, "lock", chat)
+
+    chat.refresh_from_db()
+    assert chat.status == ChatStatus.HIDDEN
+    assert client_for(user).get(GET, {"chat_id": str(chat.id)}).status_code == HTTPStatus.NOT_FOUND
+
+
+def test_a_deeply_nested_tree_still_opens(superuser_client, user):
+    # Deeper than Python's recursion limit; rows only, the page reads no content for them.
+    chat = ChatFactory(owner=user)
+    parent_id, chain = chat.active_branch_id, []
+    for depth in range(1, 1101):
+        branch = Branch(id=uuid.uuid4(), chat=chat, parent_id=parent_id, fork_response_id=uuid.uuid4(), fork_position=depth, name=f"b{depth}")
+        chain.append(branch)
+        parent_id = branch.id
+    Branch.objects.bulk_create(chain)
+
+    response = superuser_client.get(change_url(chat))
+
+    assert response.status_code == HTTPStatus.OK
+    assert [n["depth"] for n in response.context["branch_tree"]] == list(range(1101))
+
+
+def test_the_chat_page_and_form_work_while_mongodb_is_down(superuser_client, user, mongo_down):
+    with mongodb_up_for_a_moment():
+        chat = ChatFactory(owner=user, pairs=1)
+
+    page = superuser_client.get(change_url(chat))
+    saved = superuser_client.post(change_url(chat), {"title": chat.title, "status": "locked"})
+
+    assert page.status_code == HTTPStatus.OK
+    assert "MongoDB is unavailable" in page.content.decode()
+    assert saved.status_code == HTTPStatus.FOUND
+    chat.refresh_from_db()
+    assert chat.status == ChatStatus.LOCKED

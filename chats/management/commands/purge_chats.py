@@ -48,6 +48,8 @@ class Command(BaseCommand):
         for chat in progress(chats.order_by("pk").iterator(), total=total, stdout=self.stdout, label="deleting"):
             try:
                 services.chat_delete(chat=chat)
+            except Chat.DoesNotExist:
+                continue  # deleted by its owner meanwhile
             except content_repository.ContentStoreUnavailable as exc:
                 raise CommandError(f"MongoDB became unreachable after deleting {deleted} chats: {exc}") from exc
             deleted += 1
