@@ -5,7 +5,7 @@ The JSON export (`FORMAT`, version 1) is:
     {"format": "branching-chat", "version": 1,
      "chat": {"id", "title", "status", "owner", "created_at", "updated_at"},
      "active_branch_id": "<id of one of the branches>",
-     "branches": [                      # root first, then by creation
+     "branches": [                      # root first; parents before children
        {"id", "name", "parent_id",      # parent_id null for the root
         "fork_response_id",             # the parent's pair it forks after, or null
         "fork_position",                # how many pairs it inherits
@@ -48,7 +48,13 @@ class PartialImport(RuntimeError):
         self.chat_id = chat_id
 
 
-def export_tree(chat):
+def _as_is(items, total):
+    return items
+
+
+def export_tree(chat, *, progress=_as_is):
+    """The whole tree as the JSON format above. `progress(items, total)` may
+    wrap the walk over branches (commands show it)."""
     # Tree order, parents before children (creation times need not be).
     branches = subtree(chat_branches(chat=chat), chat.branches.get(parent__isnull=True))
     return {
@@ -81,7 +87,7 @@ def export_tree(chat):
                     for p in content_repository.read_all_pairs(chat_id=chat.id, branch_id=b.id)
                 ],
             }
-            for b in branches
+            for b in progress(branches, len(branches))
         ],
     }
 
@@ -166,7 +172,7 @@ def _check_text(value, limit, what):
         raise InvalidExport(f"{what} must be text of 1 to {limit} characters, without NUL")
 
 
-def import_tree(data, *, owner):
+def import_tree(data, *, owner, progress=_as_is):
     """Recreate an exported chat for `owner` with new ids, keeping titles,
     names, texts, timestamps and the active branch. Returns the new chat; on
     failure, what was made so far is deleted again."""
@@ -175,7 +181,7 @@ def import_tree(data, *, owner):
     try:
         new_ids = {data["branches"][0]["id"]: chat.active_branch_id}
         response_ids = {}
-        for branch in data["branches"]:
+        for branch in progress(data["branches"], len(data["branches"])):
             if branch["parent_id"] is not None:
                 fork = branch["fork_response_id"]
                 made = services.branch_create(
@@ -199,7 +205,7 @@ def import_tree(data, *, owner):
         services.branch_activate(user=owner, chat_id=chat.id, branch_id=new_ids[data["active_branch_id"]])
         with transaction.atomic():
             Branch.objects.filter(pk=new_ids[data["branches"][0]["id"]]).update(name=data["branches"][0]["name"])
-            for branch in data["branches"]:
+            for branch in progress(data["branches"], len(data["branches"])):
                 Branch.objects.filter(pk=new_ids[branch["id"]]).update(created_at=_when(branch["created_at"]))
             Chat.objects.filter(pk=chat.pk).update(
                 created_at=_when(data["chat"]["created_at"]), updated_at=_when(data["chat"]["updated_at"])

@@ -177,7 +177,10 @@ def test_export_import_export_gives_the_same_tree(tree, other_user, tmp_path):
     output = run("import_chat", str(path), "--owner", other_user.username)
 
     imported = Chat.objects.get(owner=other_user)
-    assert output.strip() == f"Imported chat {imported.id}: 4 branches, 7 pairs, for {other_user.username}."
+    assert output.splitlines() == [
+        *(f"branches imported: {n}/4" for n in range(1, 5)),
+        f"Imported chat {imported.id}: 4 branches, 7 pairs, for {other_user.username}.",
+    ]
     first, second = json.loads(path.read_text()), json.loads(run("export_chat", str(imported.id)))
     assert second["chat"]["owner"] == other_user.username
     assert {b["id"] for b in second["branches"]}.isdisjoint({b["id"] for b in first["branches"]})

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from branches.transfer import export_markdown, export_tree
 from chatproject.commands import parse_uuid
+from chatproject.progress import progress
 from chats import content_repository
 from chats.models import Chat
 
@@ -26,7 +27,9 @@ class Command(BaseCommand):
             raise CommandError(f"No chat with id {chat_id!r}.")
         try:
             if format == "json":
-                text = json.dumps(export_tree(chat), ensure_ascii=False, indent=2)
+                # Progress goes to stderr: stdout may be the export itself.
+                walk = lambda items, total: progress(items, total=total, stdout=self.stderr, label="branches exported")  # noqa: E731
+                text = json.dumps(export_tree(chat, progress=walk), ensure_ascii=False, indent=2)
             else:
                 text = export_markdown(chat)
         except content_repository.ContentStoreUnavailable as exc:

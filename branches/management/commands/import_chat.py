@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from branches.transfer import InvalidExport, PartialImport, import_tree, validate_export
+from chatproject.progress import progress
 from chats import content_repository
 
 
@@ -38,7 +39,11 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(f"dry run: would import {data['chat']['title']!r}: {summary}"))
             return
         try:
-            chat = import_tree(data, owner=user)
+            chat = import_tree(
+                data,
+                owner=user,
+                progress=lambda items, total: progress(items, total=total, stdout=self.stdout, label="branches imported"),
+            )
         except PartialImport as exc:
             raise CommandError(f"{exc} (cause: {exc.__cause__})") from exc
         except content_repository.ContentStoreUnavailable as exc:
