@@ -205,7 +205,7 @@ def import_tree(data, *, owner, progress=_as_is):
         services.branch_activate(user=owner, chat_id=chat.id, branch_id=new_ids[data["active_branch_id"]])
         with transaction.atomic():
             Branch.objects.filter(pk=new_ids[data["branches"][0]["id"]]).update(name=data["branches"][0]["name"])
-            for branch in progress(data["branches"], len(data["branches"])):
+            for branch in data["branches"]:
                 Branch.objects.filter(pk=new_ids[branch["id"]]).update(created_at=_when(branch["created_at"]))
             Chat.objects.filter(pk=chat.pk).update(
                 created_at=_when(data["chat"]["created_at"]), updated_at=_when(data["chat"]["updated_at"])
