@@ -7,7 +7,7 @@ recorded in the admin history.
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Sum
 from django.utils.translation import ngettext
 
 from . import content_repository, services

@@ -31,11 +31,13 @@ def _generation_key(chat_id):
 
 
 def bump_chat(chat_id):
-    """Make every cached read of this chat stale: now, and again when the
-    current transaction commits (a read between the two, still seeing the
-    old rows, must not leave an entry under the newest generation)."""
+    """Make every cached read of this chat stale: now, and, inside a
+    transaction (the admin wraps its saves in one), again when it commits, so
+    a read between the two, still seeing the old rows, leaves no entry under
+    the newest generation."""
     _bump(chat_id)
-    transaction.on_commit(lambda: _bump(chat_id))
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _bump(chat_id))
 
 
 def _bump(chat_id):

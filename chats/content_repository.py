@@ -88,10 +88,6 @@ def connect(uri=None):
     _state["timeout"] = get_connection().options.server_selection_timeout
 
 
-def disconnect():
-    mongoengine.disconnect(alias=DEFAULT_CONNECTION_NAME)
-
-
 def is_ephemeral():
     """True when content lives in the in-process stand-in and dies with it."""
     return _state["ephemeral"]

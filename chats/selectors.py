@@ -31,11 +31,9 @@ def visible_chats(*, user):
     return Chat.objects.filter(owner=user).exclude(status=ChatStatus.HIDDEN)
 
 
-def chat_get(*, user, chat_id, summary=False, for_update=False):
+def chat_get(*, user, chat_id, for_update=False):
     """The user's chat with this id, or NotFound."""
     chats = visible_chats(user=user)
-    if summary:
-        chats = chat_summaries().filter(pk__in=chats.values("pk"))
     if for_update:
         chats = chats.select_for_update()
     try:

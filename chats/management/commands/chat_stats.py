@@ -28,7 +28,7 @@ class Command(BaseCommand):
             .order_by("-pairs", "-updated_at")[: max(top, 0)]
         )
         if top > 0:
-            self.stdout.write(f"largest chats (by pairs):")
+            self.stdout.write("largest chats (by pairs):")
             for chat in largest:
                 self.stdout.write(
                     f"  {chat.pairs or 0:>8} pairs  {chat.branch_total:>4} branches  {chat.id}  "
