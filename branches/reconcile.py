@@ -3,7 +3,9 @@
 The services order their writes so that a crash between the two stores leaves
 only the kinds of damage listed in `KINDS`; `check_chat` finds each of them for
 one chat and `orphan_chats` the content whose chat is gone. Every problem
-carries its own repair, made through the content repository and the services.
+carries its own repair, made through the services' write paths, so that the
+cache is invalidated as by any write and the API serves the repaired state at
+once.
 
 Writes may be in flight while this runs. Content written less than `grace`
 seconds ago is left alone (an append whose counting has not committed yet
@@ -21,7 +23,9 @@ from django.utils import timezone
 from chats import content_repository
 from chats.models import Branch, Chat
 
-from .services import branch_prune
+from chats.services import chat_content_discard
+
+from . import services
 
 KINDS = {
     "orphan_chat_content": "content whose chat is gone",
@@ -65,7 +69,7 @@ def orphan_chats(*, grace):
 def _remove_orphan_chat(chat_id, grace):
     if not Chat.objects.filter(pk=chat_id).exists():
         if not _recent(content_repository.bucket_outlines(chat_id=chat_id), grace):
-            content_repository.delete_chat_content(chat_id=chat_id)
+            chat_content_discard(chat_id=chat_id)
 
 
 def _recent(buckets, grace):
@@ -108,7 +112,7 @@ def check_chat(chat, *, grace):
                 "orphan_branch_content",
                 chat_id,
                 f"content of branch {branch_id}, which does not exist",
-                lambda b=branch_id: content_repository.delete_branch_content(chat_id=chat_id, branch_ids=[b]),
+                lambda b=branch_id: services.branch_content_discard(chat_id=chat_id, branch_id=b),
             )
         )
 
@@ -122,7 +126,7 @@ def check_chat(chat, *, grace):
                     "buckets_out_of_sequence",
                     chat_id,
                     f"branch {branch_id}: bucket numbers or counters do not follow the pairs",
-                    lambda b=branch_id: content_repository.renumber_buckets(chat_id=chat_id, branch_id=b),
+                    lambda b=branch_id: services.branch_buckets_renumber(chat_id=chat_id, branch_id=b),
                 )
             )
         pairs_of[branch_id] = [(p["response_id"], p.get("branches", [])) for b in buckets for p in b["qa_pairs"]]
@@ -135,7 +139,7 @@ def check_chat(chat, *, grace):
                     "message_count_mismatch",
                     chat_id,
                     f"branch {branch_id}: message_count {branch.message_count}, content holds {len(own)}",
-                    lambda b=branch, n=len(own): Branch.objects.filter(pk=b.pk).update(message_count=n),
+                    lambda b=branch, n=len(own): services.branch_count_set(branch=b, count=n),
                 )
             )
 
@@ -152,7 +156,7 @@ def check_chat(chat, *, grace):
                     chat_id,
                     f"branch {branch_id} forks after pair {response_id}, which its parent does not hold; "
                     "the branch and its subtree are removed",
-                    lambda b=branch: Branch.objects.filter(pk=b.pk).exists() and branch_prune(branch=b),
+                    lambda b=branch: Branch.objects.filter(pk=b.pk).exists() and services.branch_prune(branch=b),
                 )
             )
         elif branch_id not in fork_lists[response_id]:
@@ -161,7 +165,7 @@ def check_chat(chat, *, grace):
                     "missing_fork_entry",
                     chat_id,
                     f"pair {response_id} does not list branch {branch_id}",
-                    lambda h=holder, r=response_id, b=branch_id: content_repository.add_fork(
+                    lambda h=holder, r=response_id, b=branch_id: services.fork_entry_add(
                         chat_id=chat_id, holder_branch_id=h, response_id=r, branch_id=b
                     ),
                 )
@@ -177,7 +181,7 @@ def check_chat(chat, *, grace):
                             "stale_fork_entry",
                             chat_id,
                             f"pair {response_id} lists branch {named}, which does not fork there",
-                            lambda h=holder, r=response_id, n=named: content_repository.remove_fork(
+                            lambda h=holder, r=response_id, n=named: services.fork_entry_remove(
                                 chat_id=chat_id, holder_branch_id=h, response_id=r, branch_id=n
                             ),
                         )

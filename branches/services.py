@@ -202,3 +202,41 @@ def _remove_subtree(chat, branch, doomed_ids):
     active_goes = chat.active_branch_id in doomed_ids
     _touch(chat, active_branch_id=branch.parent_id if active_goes else None)
     Branch.objects.filter(chat=chat, pk__in=doomed_ids).delete()
+
+
+# Repairs (reconcile_content): each brings one part of the stores back in step
+# and, like every write, invalidates the chat's cached reads.
+
+
+def branch_content_discard(*, chat_id, branch_id):
+    """Remove the content of a branch that does not exist (any more)."""
+    content_repository.delete_branch_content(chat_id=chat_id, branch_ids=[branch_id])
+    bump_chat(chat_id)
+
+
+def branch_buckets_renumber(*, chat_id, branch_id):
+    """Make a branch's bucket counters agree with the pairs they hold."""
+    content_repository.renumber_buckets(chat_id=chat_id, branch_id=branch_id)
+    bump_chat(chat_id)
+
+
+def branch_count_set(*, branch, count):
+    """Set a branch's count of its own pairs to what its content holds."""
+    Branch.objects.filter(pk=branch.pk).update(message_count=count)
+    bump_chat(branch.chat_id)
+
+
+def fork_entry_add(*, chat_id, holder_branch_id, response_id, branch_id):
+    """List `branch_id` again at the pair it forks after."""
+    content_repository.add_fork(
+        chat_id=chat_id, holder_branch_id=holder_branch_id, response_id=response_id, branch_id=branch_id
+    )
+    bump_chat(chat_id)
+
+
+def fork_entry_remove(*, chat_id, holder_branch_id, response_id, branch_id):
+    """Stop listing `branch_id` at a pair it does not fork after."""
+    content_repository.remove_fork(
+        chat_id=chat_id, holder_branch_id=holder_branch_id, response_id=response_id, branch_id=branch_id
+    )
+    bump_chat(chat_id)

@@ -21,12 +21,11 @@ import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
 
 from chatproject.api.formats import iso_datetime
 from chats import content_repository
 from chats import services as chat_services
-from chats.models import Branch, Chat, ChatStatus
+from chats.models import Chat, ChatStatus
 from chats.selectors import chat_branches, path_page
 
 from . import services
@@ -203,13 +202,15 @@ def import_tree(data, *, owner, progress=_as_is):
                 )
                 response_ids[pair["response_id"]] = stored.response_id
         services.branch_activate(user=owner, chat_id=chat.id, branch_id=new_ids[data["active_branch_id"]])
-        with transaction.atomic():
-            Branch.objects.filter(pk=new_ids[data["branches"][0]["id"]]).update(name=data["branches"][0]["name"])
-            for branch in data["branches"]:
-                Branch.objects.filter(pk=new_ids[branch["id"]]).update(created_at=_when(branch["created_at"]))
-            Chat.objects.filter(pk=chat.pk).update(
-                created_at=_when(data["chat"]["created_at"]), updated_at=_when(data["chat"]["updated_at"])
-            )
+        services.branch_rename(
+            user=owner, chat_id=chat.id, branch_id=new_ids[data["branches"][0]["id"]], name=data["branches"][0]["name"]
+        )
+        chat_services.chat_times_restore(
+            chat_id=chat.id,
+            created_at=_when(data["chat"]["created_at"]),
+            updated_at=_when(data["chat"]["updated_at"]),
+            branches_created_at={new_ids[b["id"]]: _when(b["created_at"]) for b in data["branches"]},
+        )
         chat.refresh_from_db()
         if data["chat"]["status"] != ChatStatus.ACTIVE:
             chat_services.chat_moderate(chat=chat, status=data["chat"]["status"])

@@ -68,6 +68,12 @@ def chat_create(*, user, title=None, question=None, response=None):
     return chat, first
 
 
+def chat_content_discard(*, chat_id):
+    """Remove the content of a chat that does not exist (any more)."""
+    content_repository.delete_chat_content(chat_id=chat_id)
+    bump_chat(chat_id)
+
+
 def _remove_orphan_content(chat_id):
     try:
         content_repository.delete_chat_content(chat_id=chat_id)
@@ -106,6 +112,17 @@ def chat_rename(*, chat, title):
     chat.save(update_fields=["title", "updated_at"])
     bump_chat(chat.id)
     return chat
+
+
+def chat_times_restore(*, chat_id, created_at, updated_at, branches_created_at):
+    """Give an imported chat and its branches the times of their export
+    (`branches_created_at`: branch id -> creation time)."""
+    with transaction.atomic():
+        for branch_id, moment in branches_created_at.items():
+            Branch.objects.filter(chat_id=chat_id, pk=branch_id).update(created_at=moment)
+        # update() leaves auto_now alone, so updated_at keeps the value given.
+        Chat.objects.filter(pk=chat_id).update(created_at=created_at, updated_at=updated_at)
+    bump_chat(chat_id)
 
 
 def chat_delete(*, chat):
