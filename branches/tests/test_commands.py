@@ -15,6 +15,8 @@ from chats.documents import ContentBucket
 from chats.models import Branch, Chat, ChatStatus
 from chats.tests.factories import ChatFactory
 
+from .routes import GET_BRANCHES
+
 pytestmark = pytest.mark.django_db
 
 
@@ -22,6 +24,13 @@ def run(*args):
     out = StringIO()
     call_command(*args, stdout=out, stderr=StringIO())
     return out.getvalue()
+
+
+def run_both(*args):
+    """(stdout, stderr) of a command."""
+    out, err = StringIO(), StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
 
 
 def pairs(chat, branch_id):
@@ -119,10 +128,35 @@ def test_reconcile_of_one_chat_and_bad_ids(tree):
         run("reconcile_content", "--grace", "0", "--chat", str(uuid.uuid4()))
 
 
-def test_reconcile_shows_plain_progress_counts_when_not_on_a_terminal(tree):
-    output = run("reconcile_content", "--grace", "0")
+def test_reconcile_shows_progress_on_stderr_and_ends_stdout_with_its_summary(tree):
+    chat, first, _ = tree
+    Branch.objects.filter(pk=first.pk).update(message_count=9)
 
-    assert "checking chats: 1/1" in output
+    out, err = run_both("reconcile_content", "--grace", "0", "--fix")
+
+    assert out.splitlines() == [
+        f"[message_count_mismatch] chat {chat.id}: branch {first.id}: message_count 9, content holds 1",
+        "  a branch's message_count disagrees with its content: 1",
+        "problems found: 1",
+        "repaired: 1",
+    ]
+    assert err.splitlines() == ["checking chats: 1/1", "repairing chats: 1/1"]
+
+
+def test_reconcile_fix_is_served_by_the_api_at_once(tree, auth_client):
+    """Repairs go through the services' write paths, which invalidate the
+    cache: a read cached before the repair is not served after it."""
+    chat, first, _ = tree
+    Branch.objects.filter(pk=first.pk).update(message_count=9)  # damage that bumped nothing
+    counts = lambda: {  # noqa: E731
+        b["branch_id"]: b["message_count"]
+        for b in auth_client.get(GET_BRANCHES, {"chat_id": str(chat.id)}).json()["branches"]
+    }
+    assert counts()[str(first.id)] == 9  # now cached
+
+    run("reconcile_content", "--grace", "0", "--fix")
+
+    assert counts()[str(first.id)] == 1
 
 
 def normalized(export):
@@ -174,11 +208,11 @@ def test_export_import_export_gives_the_same_tree(tree, other_user, tmp_path):
     path = tmp_path / "chat.json"
     run("export_chat", str(chat.id), "--output", str(path))
 
-    output = run("import_chat", str(path), "--owner", other_user.username)
+    output, progress = run_both("import_chat", str(path), "--owner", other_user.username)
 
     imported = Chat.objects.get(owner=other_user)
+    assert progress.splitlines() == [f"branches imported: {n}/4" for n in range(1, 5)]
     assert output.splitlines() == [
-        *(f"branches imported: {n}/4" for n in range(1, 5)),
         f"Imported chat {imported.id}: 4 branches, 7 pairs, for {other_user.username}.",
     ]
     first, second = json.loads(path.read_text()), json.loads(run("export_chat", str(imported.id)))

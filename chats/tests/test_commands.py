@@ -126,6 +126,8 @@ def test_purge_shows_progress_counts_and_a_summary(user):
     for _ in range(3):
         ChatFactory(owner=user)
 
-    output = run("purge_chats", "--owner", user.username)
+    out, err = StringIO(), StringIO()
+    call_command("purge_chats", "--owner", user.username, stdout=out, stderr=err)
 
-    assert output.splitlines() == ["deleting: 1/3", "deleting: 2/3", "deleting: 3/3", "deleted 3 chats (0 pairs)"]
+    assert out.getvalue().splitlines() == ["deleted 3 chats (0 pairs)"]
+    assert err.getvalue().splitlines() == ["deleting: 1/3", "deleting: 2/3", "deleting: 3/3"]

@@ -28,7 +28,7 @@ class Command(BaseCommand):
         try:
             if format == "json":
                 # Progress goes to stderr: stdout may be the export itself.
-                walk = lambda items, total: progress(items, total=total, stdout=self.stderr, label="branches exported")  # noqa: E731
+                walk = lambda items, total: progress(items, total=total, stream=self.stderr, label="branches exported")  # noqa: E731
                 text = json.dumps(export_tree(chat, progress=walk), ensure_ascii=False, indent=2)
             else:
                 text = export_markdown(chat)

@@ -42,7 +42,7 @@ class Command(BaseCommand):
             chat = import_tree(
                 data,
                 owner=user,
-                progress=lambda items, total: progress(items, total=total, stdout=self.stdout, label="branches imported"),
+                progress=lambda items, total: progress(items, total=total, stream=self.stderr, label="branches imported"),
             )
         except PartialImport as exc:
             raise CommandError(f"{exc} (cause: {exc.__cause__})") from exc

@@ -56,7 +56,7 @@ class Command(BaseCommand):
             for problem in orphans:
                 problem.repair()
                 repaired += 1
-            for chat_id in progress(chat_ids, total=len(chat_ids), stdout=self.stdout, label="repairing chats"):
+            for chat_id in progress(chat_ids, total=len(chat_ids), stream=self.stderr, label="repairing chats"):
                 repaired += repair_chat(chat_id, grace=self.grace)
         except content_repository.ContentStoreUnavailable as exc:
             raise CommandError(f"MongoDB became unreachable after {repaired} repairs: {exc}") from exc
@@ -70,7 +70,7 @@ class Command(BaseCommand):
             return check_chat(chat, grace=self.grace)
         problems = orphan_chats(grace=self.grace)
         chats = Chat.objects.order_by("pk")
-        for chat in progress(chats.iterator(), total=chats.count(), stdout=self.stdout, label="checking chats"):
+        for chat in progress(chats.iterator(), total=chats.count(), stream=self.stderr, label="checking chats"):
             problems.extend(check_chat(chat, grace=self.grace))
         return problems
 

@@ -45,7 +45,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {chat.id}  {chat.updated_at:%Y-%m-%d}  {chat.status}  {chat.title!r}")
             return
         deleted = 0
-        for chat in progress(chats.order_by("pk").iterator(), total=total, stdout=self.stdout, label="deleting"):
+        for chat in progress(chats.order_by("pk").iterator(), total=total, stream=self.stderr, label="deleting"):
             try:
                 services.chat_delete(chat=chat)
             except Chat.DoesNotExist:
