@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from chatproject.api.serializers import StrictSerializer
-from chats.serializers import MessageTextField, validate_question_and_response
+from chats.serializers import MessageTextField, TitleField, validate_question_and_response
 
 
 class BranchCreateInputSerializer(StrictSerializer):
@@ -11,7 +11,7 @@ class BranchCreateInputSerializer(StrictSerializer):
     response_id = serializers.UUIDField(
         allow_null=True, help_text="The pair to branch after, in any branch of the chat; null: before the first pair."
     )
-    name = serializers.CharField(max_length=200, required=False)
+    name = TitleField(required=False)
     question = MessageTextField(required=False)
     response = MessageTextField(required=False)
     activate = serializers.BooleanField(required=False, default=True)
@@ -30,7 +30,7 @@ class BranchIdInputSerializer(StrictSerializer):
 
 
 class BranchRenameInputSerializer(BranchIdInputSerializer):
-    name = serializers.CharField(max_length=200)
+    name = TitleField()
 
 
 class BranchDeleteInputSerializer(BranchIdInputSerializer):

@@ -22,7 +22,7 @@ class ChatStatus(models.TextChoices):
 class Chat(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chats")
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=settings.MAX_TITLE_CHARS)
     status = models.CharField(max_length=16, choices=ChatStatus.choices, default=ChatStatus.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
     # Moves on every write to the chat (pairs, branches, title): list-chats order.
@@ -63,7 +63,7 @@ class Branch(models.Model):
     fork_response_id = models.UUIDField(null=True, blank=True)
     # How many pairs of history the branch inherits.
     fork_position = models.PositiveIntegerField(default=0)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=settings.MAX_TITLE_CHARS)
     # The branch's own pairs; kept by the services, repaired by reconcile_content.
     message_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

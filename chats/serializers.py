@@ -18,6 +18,21 @@ class MessageTextField(serializers.CharField):
         super().__init__(max_length=settings.MAX_MESSAGE_CHARS, trim_whitespace=False, **kwargs)
 
 
+class TitleField(serializers.CharField):
+    """A chat's title or a branch's name: at most `MAX_TITLE_CHARS` characters,
+    the setting read at validation time (the schema shows its value at start)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.max_length = settings.MAX_TITLE_CHARS
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if len(value) > settings.MAX_TITLE_CHARS:
+            self.fail("max_length", max_length=settings.MAX_TITLE_CHARS)
+        return value
+
+
 class PageLimitField(serializers.IntegerField):
     """Page size: default 100; above the maximum it is read as the maximum."""
 
@@ -42,7 +57,7 @@ def validate_question_and_response(attrs):
 
 
 class ChatCreateInputSerializer(StrictSerializer):
-    title = serializers.CharField(max_length=200, required=False)
+    title = TitleField(required=False)
     question = MessageTextField(required=False)
     response = MessageTextField(required=False)
 
@@ -56,7 +71,7 @@ class ChatIdInputSerializer(StrictSerializer):
 
 class ChatUpdateInputSerializer(StrictSerializer):
     chat_id = serializers.UUIDField()
-    title = serializers.CharField(max_length=200)
+    title = TitleField()
 
 
 class PageQuerySerializer(serializers.Serializer):
@@ -67,7 +82,7 @@ class PageQuerySerializer(serializers.Serializer):
 
 
 class ChatListQuerySerializer(serializers.Serializer):
-    search = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    search = TitleField(required=False, allow_blank=True)
     cursor = serializers.CharField(required=False, allow_blank=True)
     page_size = serializers.IntegerField(min_value=1, required=False, help_text="Default 20; above 100 is read as 100.")
 

@@ -82,7 +82,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Request bodies over 1 MiB are refused with 413 (chatproject.api.parsers).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
-# Product limits (SPEC §5).
+# Product limits. A chat's title and a branch's name: the API, the models and
+# imports all read this one setting (a column width: change it with a migration).
 MAX_TITLE_CHARS = 200
 MAX_MESSAGE_CHARS = env.int("MAX_MESSAGE_CHARS", default=100_000)
 

@@ -11,6 +11,8 @@ from chats import content_repository
 from chats.models import Branch, Chat, ChatStatus
 
 from .factories import ChatFactory
+from branches.tests.routes import CREATE_BRANCH
+
 from .routes import CREATE, DELETE, GET, LIST, UPDATE
 
 pytestmark = pytest.mark.django_db
@@ -451,3 +453,21 @@ def test_a_chat_of_many_buckets_reads_back_in_order_through_before(auth_client, 
         before = page["messages"][0]["response_id"]
 
     assert [(m["question"], m["position"]) for m in seen] == [(f"q{i}", i) for i in range(30)]
+
+
+def test_title_and_name_limits_follow_one_setting(auth_client, chat, settings):
+    settings.MAX_TITLE_CHARS = 10
+    detail = "Ensure this field has no more than 10 characters."
+    created = auth_client.post(CREATE, {"title": "t" * 11}, format="json")
+    renamed = auth_client.put(UPDATE, {"chat_id": str(chat.id), "title": "t" * 11}, format="json")
+    branch = auth_client.post(
+        CREATE_BRANCH,
+        {"chat_id": str(chat.id), "response_id": None, "name": "n" * 11},
+        format="json",
+    )
+    at_limit = auth_client.put(UPDATE, {"chat_id": str(chat.id), "title": "t" * 10}, format="json")
+
+    assert created.json() == error("max_length", detail, "title", "validation_error")
+    assert renamed.json() == error("max_length", detail, "title", "validation_error")
+    assert branch.json() == error("max_length", detail, "name", "validation_error")
+    assert at_limit.status_code == HTTPStatus.OK
