@@ -10,6 +10,7 @@ from accounts.tests.factories import UserFactory
 from chatproject.settings.cache import redis_cache
 from chatproject.testing import client_for
 from chats import content_repository
+from chats.tests.content_store import drop_all_content
 
 
 def pytest_report_header(config):
@@ -44,10 +45,7 @@ def _clean_stores():
     """Each test starts with an empty cache and an empty content store."""
     cache.clear()
     content_repository.connect(settings.MONGODB_URI)
-    name = content_repository.database_name()
-    # Never let the suite wipe a database that is not a test one.
-    assert "test" in name, f"refusing to use MongoDB database {name!r} in tests"
-    content_repository.drop_all_content()
+    drop_all_content()
     yield
     cache.clear()
 

@@ -69,9 +69,9 @@ def timing_probes():
     """Time the content repository's public functions and every SQL statement."""
     patched = []
     for name, fn in list(vars(content_repository).items()):
-        if name.startswith("_") or not inspect.isfunction(fn) or fn.__module__ != content_repository.__name__:
+        if not inspect.isfunction(fn) or not fn.__module__.startswith(content_repository.__name__ + "."):
             continue
-        if name in {"calls", "connect", "disconnect", "is_ephemeral", "database_name"}:
+        if name in {"calls", "connect", "is_ephemeral", "database_name"}:
             continue
         setattr(content_repository, name, _timed_store_function(fn))
         patched.append((name, fn))
@@ -186,7 +186,8 @@ class _CountingCollection:
 def counting_probes():
     """Yields a dict filled on exit with sql, sql_text, mongo, mongo_kb, mock_kb."""
     counts, result = Bytes(), {}
-    original_buckets = content_repository._buckets
+    store = content_repository.connection
+    original_buckets = store.collection
     original_copy = mongomock.collection.Collection._copy_only_fields
 
     def copy_only_fields(self, doc, fields, container):
@@ -194,14 +195,14 @@ def counting_probes():
         counts.mock_copied += _size(copied)
         return copied
 
-    content_repository._buckets = lambda: _CountingCollection(original_buckets(), counts)
+    store.collection = lambda: _CountingCollection(original_buckets(), counts)
     mongomock.collection.Collection._copy_only_fields = copy_only_fields
     calls = content_repository.calls()
     try:
         with CaptureQueriesContext(connection) as queries:
             yield result
     finally:
-        content_repository._buckets = original_buckets
+        store.collection = original_buckets
         mongomock.collection.Collection._copy_only_fields = original_copy
     result.update(
         sql=len(queries.captured_queries),

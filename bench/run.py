@@ -72,7 +72,7 @@ def reset_stores():
         name = content_repository.database_name()
         if "bench" not in name:
             raise SystemExit(f"refusing to empty MongoDB database {name!r}: its name must contain 'bench'")
-        content_repository._buckets().drop()
+        content_repository.connection.collection().drop()
         content_repository.ensure_indexes()
 
 
@@ -102,7 +102,7 @@ def seed_everything():
     data["capped_user"] = seed.user("bench-capped")
     from chats import content_repository
 
-    collection = content_repository._buckets()
+    collection = content_repository.connection.collection()
     data["content_documents"] = collection.count_documents({})
     log(f"seeding done in {time.perf_counter() - started:.0f} s: {data['content_documents']} content documents, "
         f"{LIST_CHATS:,} chats for list-chats")
@@ -318,7 +318,7 @@ def main(argv=None):
 
     from chats import content_repository
 
-    documents_after = content_repository._buckets().count_documents({})
+    documents_after = content_repository.connection.collection().count_documents({})
     results = [r for rs in sweeps.values() for r in rs]
     ratios = spec_ratios(sweeps, None if args.only else data["storage"])
     checks = calls_checks(sweeps)

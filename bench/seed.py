@@ -120,7 +120,7 @@ def deep_chain(*, owner, seeded, levels=DEEP_LEVELS):
 
 def content_bytes(chat_id):
     """BSON bytes of every content document of a chat (what MongoDB stores)."""
-    docs = content_repository._buckets().find({"chat_id": str(chat_id)})
+    docs = content_repository.connection.collection().find({"chat_id": str(chat_id)})
     return sum(len(bson.encode(doc)) for doc in docs)
 
 

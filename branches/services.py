@@ -12,9 +12,9 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from chatproject.api.errors import Conflict, NotFound
+from chatproject.errors import BranchHasChildren, ContentStoreUnavailable, NotFound, RootBranchUndeletable
 from chats import content_repository
-from chats.cache import bump_chat
+from chatproject.cache import bump_chat
 from chats.models import Branch, Chat
 from chats.selectors import branch_get, chat_branches, chat_get, chat_summaries
 from chats.services import ensure_writable
@@ -22,16 +22,6 @@ from chats.services import ensure_writable
 from .selectors import subtree
 
 logger = logging.getLogger(__name__)
-
-
-class RootBranchUndeletable(Conflict):
-    default_detail = "The root branch cannot be deleted; delete the chat instead."
-    default_code = "root_branch"
-
-
-class BranchHasChildren(Conflict):
-    default_detail = "This branch has branches of its own; delete with cascade=true to delete them too."
-    default_code = "branch_has_children"
 
 
 def default_branch_name(chat):
@@ -116,7 +106,7 @@ def _undo_branch_content(chat_id, parent_id, response_id, branch_id, *, pair, fo
             )
         if pair:
             content_repository.delete_branch_content(chat_id=chat_id, branch_ids=[branch_id])
-    except content_repository.ContentStoreUnavailable:
+    except ContentStoreUnavailable:
         logger.error("Content of branch %s of chat %s left behind; reconcile_content will remove it.", branch_id, chat_id)
 
 

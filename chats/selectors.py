@@ -9,7 +9,7 @@ import dataclasses
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
-from chatproject.api.errors import NotFound
+from chatproject.errors import NotFound
 
 from . import content_repository
 from .models import Branch, Chat, ChatStatus

@@ -14,10 +14,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from chatproject.api.errors import Conflict, NotFound
+from chatproject.errors import ChatLocked, ContentStoreUnavailable, NotFound
 
 from . import content_repository
-from .cache import bump_chat
+from chatproject.cache import bump_chat
 from .models import Branch, Chat, ChatStatus
 from .selectors import branch_get, chat_get, chat_summaries
 
@@ -26,11 +26,6 @@ logger = logging.getLogger(__name__)
 ROOT_BRANCH_NAME = "main"
 DEFAULT_TITLE = "New chat"
 TITLE_FROM_QUESTION_CHARS = 60
-
-
-class ChatLocked(Conflict):
-    default_detail = "This chat is locked by a moderator and cannot be changed."
-    default_code = "chat_locked"
 
 
 def ensure_writable(chat):
@@ -77,7 +72,7 @@ def chat_content_discard(*, chat_id):
 def _remove_orphan_content(chat_id):
     try:
         content_repository.delete_chat_content(chat_id=chat_id)
-    except content_repository.ContentStoreUnavailable:
+    except ContentStoreUnavailable:
         logger.error("Content of chat %s left without its chat; reconcile_content will remove it.", chat_id)
 
 

@@ -11,7 +11,7 @@ from accounts.tests.factories import UserFactory
 from chatproject.api.formats import iso_datetime
 from chatproject.testing import client_for, error
 from chats import content_repository
-from chats.documents import ContentBucket
+from chats.tests.content_store import raw_buckets
 from chats.models import Branch, Chat, ChatStatus
 from chats.tests.factories import ChatFactory
 from chats.tests.routes import ADD, GET, MESSAGES
@@ -88,11 +88,11 @@ def test_branch_after_a_root_pair_inherits_up_to_it(auth_client, chat, root_pair
 
 
 def test_a_new_branch_copies_no_content(auth_client, chat, root_pairs):
-    documents = ContentBucket._get_collection().count_documents({})
+    documents = raw_buckets().count_documents({})
 
     fork(auth_client, chat, root_pairs[4]["response_id"])
 
-    assert ContentBucket._get_collection().count_documents({}) == documents
+    assert raw_buckets().count_documents({}) == documents
 
 
 def test_branch_from_an_inherited_pair_is_parented_to_its_holder(auth_client, chat, root_pairs):
@@ -299,7 +299,7 @@ def test_cascade_deletes_the_subtree_and_its_content(auth_client, chat, root_pai
 
     assert response.status_code == HTTPStatus.NO_CONTENT
     assert not Branch.objects.filter(pk__in=doomed).exists()
-    assert ContentBucket._get_collection().count_documents({"branch_id": {"$in": doomed}}) == 0
+    assert raw_buckets().count_documents({"branch_id": {"$in": doomed}}) == 0
     chat.refresh_from_db()
     # The active branch (the leaf) went: the deleted branch's parent took over.
     assert chat.active_branch_id == root_id

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from branches import services as branch_services
 from chats import content_repository
-from chats.documents import ContentBucket
+from chats.tests.content_store import raw_buckets
 from chats.models import Branch, Chat, ChatStatus
 from chats.tests.factories import ChatFactory
 
@@ -64,7 +64,7 @@ def test_reconcile_finds_nothing_in_healthy_data(tree):
 def test_reconcile_finds_and_fixes_every_kind_of_damage(tree, user):
     chat, first, second = tree
     root_id = Branch.objects.get(chat=chat, parent__isnull=True).id
-    buckets = ContentBucket._get_collection()
+    buckets = raw_buckets()
     # Content whose chat is gone, and content whose branch is gone.
     ghost_chat = uuid.uuid4()
     content_repository.append_pair(chat_id=ghost_chat, branch_id=uuid.uuid4(), question="q", response="r")
@@ -283,7 +283,7 @@ def test_export_refuses_unknown_chats():
 
 def test_reconcile_rebuilds_a_buckets_id_list_from_its_pairs(tree):
     chat, first, _ = tree
-    buckets = ContentBucket._get_collection()
+    buckets = raw_buckets()
     buckets.update_one({"chat_id": str(chat.id), "branch_id": str(first.id)}, {"$set": {"response_ids": []}})
 
     found = run("reconcile_content", "--grace", "0")

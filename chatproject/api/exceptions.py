@@ -1,8 +1,9 @@
 """The exception handler: one error format for the whole API.
 
-Installed through drf-standardized-errors, it renders domain errors, DRF's own
-errors, simplejwt's token errors, Django validation errors and PostgreSQL
-outages as `{type, errors: [{code, detail, attr}]}`.
+Installed through drf-standardized-errors, it renders the service's own errors
+(`chatproject.errors`), DRF's errors, simplejwt's token errors, Django
+validation errors and PostgreSQL outages as `{type, errors: [{code, detail,
+attr}]}`.
 """
 
 import logging
@@ -15,7 +16,7 @@ from rest_framework import exceptions
 from rest_framework.fields import get_error_detail
 from rest_framework_simplejwt.exceptions import AuthenticationFailed as JWTAuthenticationFailed
 
-from .errors import PayloadTooLarge, ServiceUnavailable
+from chatproject.errors import DatabaseUnavailable, DomainError, PayloadTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -23,19 +24,27 @@ logger = logging.getLogger(__name__)
 class ExceptionHandler(handler.ExceptionHandler):
     def convert_known_exceptions(self, exc):
         if isinstance(exc, RequestDataTooBig):
-            return PayloadTooLarge()
+            exc = PayloadTooLarge()
+        if isinstance(exc, (OperationalError, InterfaceError)):
+            logger.warning("PostgreSQL unavailable: %s", exc)
+            exc = DatabaseUnavailable()
+        if isinstance(exc, DomainError):
+            return _api_exception(exc)
         if isinstance(exc, SuspiciousOperation):
             # Too many fields, a malformed header…: the request is at fault.
             return exceptions.ParseError(str(exc) or "Malformed request.")
-        if isinstance(exc, (OperationalError, InterfaceError)):
-            logger.warning("PostgreSQL unavailable: %s", exc)
-            return ServiceUnavailable("The database is unavailable. Try again later.")
         if isinstance(exc, JWTAuthenticationFailed) and isinstance(exc.detail, dict):
             return _flatten_token_error(exc)
         if isinstance(exc, DjangoValidationError):
             # Services validate with full_clean(); keep their fields and codes.
             return exceptions.ValidationError(get_error_detail(exc))
         return super().convert_known_exceptions(exc)
+
+
+def _api_exception(error):
+    exc = exceptions.APIException(detail=error.detail, code=error.code)
+    exc.status_code = error.status
+    return exc
 
 
 def _flatten_token_error(exc):

@@ -2,7 +2,10 @@
 describe itself (or describes with too few codes), so the published schema
 matches what the API really answers."""
 
+from http import HTTPStatus
+
 from django.db import models
+from drf_spectacular.utils import OpenApiResponse
 from drf_standardized_errors import openapi as standardized_openapi
 from drf_standardized_errors.openapi_serializers import (
     ClientErrorEnum,
@@ -10,6 +13,8 @@ from drf_standardized_errors.openapi_serializers import (
     ValidationErrorResponseSerializer,
 )
 from rest_framework import serializers
+
+from chatproject.errors import codes_for
 
 
 class ErrorCode401Enum(models.TextChoices):
@@ -21,18 +26,14 @@ class ErrorCode401Enum(models.TextChoices):
     USER_INACTIVE = "user_inactive"
 
 
-class ErrorCode409Enum(models.TextChoices):
-    CHAT_LOCKED = "chat_locked"
-    ROOT_BRANCH = "root_branch"
-    BRANCH_HAS_CHILDREN = "branch_has_children"
+def _domain_codes(status):
+    """The codes of the service's own errors with this status, as choices."""
+    return models.TextChoices(f"ErrorCode{status.value}Enum", [(code.upper(), code) for code in codes_for(status)])
 
 
-class ErrorCode413Enum(models.TextChoices):
-    PAYLOAD_TOO_LARGE = "payload_too_large"
-
-
-class ErrorCode503Enum(models.TextChoices):
-    SERVICE_UNAVAILABLE = "service_unavailable"
+ErrorCode409Enum = _domain_codes(HTTPStatus.CONFLICT)
+ErrorCode413Enum = _domain_codes(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+ErrorCode503Enum = _domain_codes(HTTPStatus.SERVICE_UNAVAILABLE)
 
 
 def _error_response(status, codes, error_type):
@@ -56,6 +57,9 @@ ErrorResponse401Serializer = _error_response(401, ErrorCode401Enum, ClientErrorE
 ErrorResponse409Serializer = _error_response(409, ErrorCode409Enum, ClientErrorEnum)
 ErrorResponse413Serializer = _error_response(413, ErrorCode413Enum, ClientErrorEnum)
 ErrorResponse503Serializer = _error_response(503, ErrorCode503Enum, ServerErrorEnum)
+
+# The 409 of every write to a chat.
+LOCKED = {409: OpenApiResponse(ErrorResponse409Serializer, description="The chat is locked (`chat_locked`).")}
 
 
 class AutoSchema(standardized_openapi.AutoSchema):

@@ -11,7 +11,7 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from .errors import PayloadTooLarge
+from chatproject.errors import PayloadTooLarge
 
 
 class LimitedJSONParser(JSONParser):

@@ -4,9 +4,12 @@
 from django.http import JsonResponse
 from django.views import defaults
 
-from .errors import error_body
-
 _JSON_PREFIXES = ("/api/", "/health")
+
+
+def error_body(*, error_type, code, detail, attr=None):
+    """The error shape, for the few responses made outside DRF."""
+    return {"type": error_type, "errors": [{"code": code, "detail": detail, "attr": attr}]}
 
 
 def _wants_json(request):

@@ -12,7 +12,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from branches import services as branch_services
 from chats import content_repository
-from chats.documents import ContentBucket
+from chats.tests.content_store import raw_buckets
 from chats.models import Branch, Chat
 from chats.tests.factories import ChatFactory
 
@@ -68,7 +68,7 @@ def snapshot():
         list(get_user_model().objects.values_list("username", "password", "is_active").order_by("username")),
         list(Chat.objects.values_list("id", "title", "status", "updated_at", "active_branch_id").order_by("id")),
         list(Branch.objects.values_list("id", "name", "message_count").order_by("id")),
-        sorted(json.dumps(d, default=str, sort_keys=True) for d in ContentBucket._get_collection().find({}, {"_id": 0})),
+        sorted(json.dumps(d, default=str, sort_keys=True) for d in raw_buckets().find({}, {"_id": 0})),
         BlacklistedToken.objects.count(),
         OutstandingToken.objects.count(),
     )

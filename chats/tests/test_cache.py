@@ -74,7 +74,7 @@ def test_a_cached_page_is_never_served_to_another_user(auth_client, other_client
 
 
 def test_moderation_through_the_service_path_invalidates_too(auth_client, chat):
-    from chats.cache import bump_chat
+    from chatproject.cache import bump_chat
 
     get_chat(auth_client, chat)
     Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.HIDDEN)

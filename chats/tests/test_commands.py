@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from chats import content_repository
-from chats.documents import ContentBucket
+from chats.tests.content_store import raw_buckets
 from chats.models import Chat, ChatStatus
 
 from .factories import ChatFactory
@@ -41,7 +41,7 @@ def test_ensure_indexes_creates_them_and_is_idempotent():
 
 
 def test_ensure_indexes_dry_run_lists_without_creating():
-    ContentBucket._get_collection().drop()
+    raw_buckets().drop()
 
     output = run("ensure_indexes", "--dry-run")
 

@@ -8,7 +8,7 @@ import bson
 import pytest
 
 from chats import content_repository
-from chats.documents import ContentBucket
+from chats.tests.content_store import raw_buckets
 
 
 def new_branch():
@@ -21,7 +21,7 @@ def append(chat_id, branch_id, question="q", response="r"):
 
 def buckets(chat_id, branch_id):
     return list(
-        ContentBucket._get_collection().find({"chat_id": str(chat_id), "branch_id": str(branch_id)}).sort("seq", 1)
+        raw_buckets().find({"chat_id": str(chat_id), "branch_id": str(branch_id)}).sort("seq", 1)
     )
 
 
@@ -225,7 +225,7 @@ def test_latest_page_reads_right_when_no_bucket_is_open(settings):
     chat_id, branch_id = new_branch()
     for i in range(7):
         append(chat_id, branch_id, question=f"q{i}")
-    ContentBucket._get_collection().update_many({"chat_id": str(chat_id)}, {"$set": {"closed": True}})
+    raw_buckets().update_many({"chat_id": str(chat_id)}, {"$set": {"closed": True}})
 
     pairs = content_repository.read_pairs_before(chat_id=chat_id, branch_id=branch_id, limit=4)
     after = append(chat_id, branch_id, question="q7")

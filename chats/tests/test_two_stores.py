@@ -9,7 +9,7 @@ from django.db import connection
 from accounts.tests.factories import UserFactory
 from chatproject.testing import client_for
 from chats import content_repository, services
-from chats.documents import ContentBucket
+from chats.tests.content_store import raw_buckets
 from chats.models import Branch, Chat
 
 from .factories import ChatFactory
@@ -72,7 +72,7 @@ def test_postgres_failure_after_the_first_pair_removes_it_again(postgres_down):
 
     # The pair was written (four calls: a first append) and removed (one more).
     assert content_repository.calls() - calls == 5
-    assert ContentBucket._get_collection().count_documents({}) == 0
+    assert raw_buckets().count_documents({}) == 0
 
 
 @pytest.mark.requires_postgres

@@ -1,0 +1,99 @@
+"""The service's own errors: raised by services, selectors and the content
+repository, answered by the API.
+
+Each concrete error names its HTTP status and a stable `code` exactly once,
+here. Nothing in this module knows DRF: the one exception handler
+(`chatproject.api.exceptions`) turns a `DomainError` into the API's error
+shape, and the OpenAPI schema builds its error-code enums from `REGISTRY`
+(`codes_for`), so a code is never spelled twice.
+"""
+
+from http import HTTPStatus
+from typing import ClassVar
+
+from django.conf import settings
+
+# code -> error class, for every concrete error below.
+REGISTRY: dict[str, type["DomainError"]] = {}
+
+
+class DomainError(Exception):
+    """Base of the service's errors. A subclass that sets `code` is concrete
+    and registered; one that does not is a family (`Conflict`)."""
+
+    status: ClassVar[HTTPStatus]
+    code: ClassVar[str | None] = None
+    default_detail: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        code = cls.__dict__.get("code")
+        if code is not None:
+            if code in REGISTRY:
+                raise TypeError(f"error code {code!r} is already {REGISTRY[code].__name__}'s")
+            REGISTRY[code] = cls
+
+    def __init__(self, detail: str | None = None):
+        self.detail = detail or self.default_detail
+        super().__init__(self.detail)
+
+
+def codes_for(status: HTTPStatus) -> list[str]:
+    """The codes of every registered error answered with this status."""
+    return sorted(code for code, error in REGISTRY.items() if error.status == status)
+
+
+class NotFound(DomainError):
+    """An unknown id, or one the requesting user may not see: never 403, so
+    nothing tells a stranger that it exists."""
+
+    status = HTTPStatus.NOT_FOUND
+    code = "not_found"
+    default_detail = "Not found."
+
+
+class Conflict(DomainError):
+    """The request cannot be applied to the resource as it is now."""
+
+    status = HTTPStatus.CONFLICT
+
+
+class ChatLocked(Conflict):
+    code = "chat_locked"
+    default_detail = "This chat is locked by a moderator and cannot be changed."
+
+
+class RootBranchUndeletable(Conflict):
+    code = "root_branch"
+    default_detail = "The root branch cannot be deleted; delete the chat instead."
+
+
+class BranchHasChildren(Conflict):
+    code = "branch_has_children"
+    default_detail = "This branch has branches of its own; delete with cascade=true to delete them too."
+
+
+class PayloadTooLarge(DomainError):
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    code = "payload_too_large"
+
+    @property
+    def default_detail(self):
+        return f"Request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+
+
+class ServiceUnavailable(DomainError):
+    """A store the request needs cannot be reached (or not within its time
+    budget): the client may try again later."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "service_unavailable"
+    default_detail = "A data store is unavailable. Try again later."
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    default_detail = "The database is unavailable. Try again later."
+
+
+class ContentStoreUnavailable(ServiceUnavailable):
+    default_detail = "The content store is unavailable. Try again later."
