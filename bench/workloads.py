@@ -24,7 +24,7 @@ from django_redis import get_redis_connection
 
 from chatproject.testing import client_for
 from chats import content_repository
-from chats.cache import bump_chat
+from chatproject.cache import bump_chat
 
 from .measure import Case
 from .seed import question, response

@@ -1,5 +1,6 @@
 """Reads of a chat's branches, scoped to the requesting user."""
 
+from chats.models import Chat
 from chats.selectors import chat_branches, chat_get
 
 from .representations import branch_representation
@@ -15,6 +16,14 @@ def branch_list(*, user, chat_id):
             branch_representation(b, active_branch_id=chat.active_branch_id) for b in chat_branches(chat=chat)
         ],
     }
+
+
+def branch_written(*, branch):
+    """A branch as a write just left it (the chat's active branch may have
+    moved with it)."""
+    # The chat may be gone already, deleted right after this write.
+    active_branch_id = Chat.objects.filter(pk=branch.chat_id).values_list("active_branch_id", flat=True).first()
+    return branch_representation(branch, active_branch_id=active_branch_id)
 
 
 def subtree(branches, top):

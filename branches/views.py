@@ -5,15 +5,13 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from chatproject.api.openapi import ErrorResponse409Serializer
-from chatproject.api.params import QUERY_OR_BODY, request_input
+from chatproject.api.openapi import LOCKED, ErrorResponse409Serializer
+from chatproject.api.params import QUERY_OR_BODY, validated
+from chatproject.api.reads import cached_read
 from chats.representations import annotated_chat_representation
 from chats.serializers import ChatOutputSerializer
-from chats.models import Chat
-from chats.views import LOCKED, cached_read, validated
 
 from . import selectors, services
-from .representations import branch_representation
 from .serializers import (
     BranchCreateInputSerializer,
     BranchDeleteInputSerializer,
@@ -33,13 +31,6 @@ DELETE_CONFLICTS = {
 }
 
 
-def branch_body(branch):
-    """A branch as a write left it (the chat's active branch may have moved)."""
-    # The chat may be gone already, deleted right after this write.
-    active_branch_id = Chat.objects.filter(pk=branch.chat_id).values_list("active_branch_id", flat=True).first()
-    return branch_representation(branch, active_branch_id=active_branch_id)
-
-
 class BranchViewSet(viewsets.GenericViewSet):
     @extend_schema(
         operation_id="branches_create_branch",
@@ -50,7 +41,7 @@ class BranchViewSet(viewsets.GenericViewSet):
     def create_branch(self, request):
         data = validated(BranchCreateInputSerializer, request)
         branch = services.branch_create(user=request.user, **data)
-        return Response(branch_body(branch), status=status.HTTP_201_CREATED)
+        return Response(selectors.branch_written(branch=branch), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         operation_id="branches_get_branches", parameters=[ChatIdQuerySerializer], responses={200: BranchListOutputSerializer}
@@ -79,7 +70,8 @@ class BranchViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["put"], url_path="rename-branch")
     def rename_branch(self, request):
         data = validated(BranchRenameInputSerializer, request)
-        return Response(branch_body(services.branch_rename(user=request.user, **data)))
+        branch = services.branch_rename(user=request.user, **data)
+        return Response(selectors.branch_written(branch=branch))
 
     @extend_schema(
         operation_id="branches_delete_branch",
@@ -89,7 +81,6 @@ class BranchViewSet(viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["delete"], url_path="delete-branch")
     def delete_branch(self, request):
-        serializer = BranchDeleteInputSerializer(data=request_input(request, (*QUERY_OR_BODY, "cascade")))
-        serializer.is_valid(raise_exception=True)
-        services.branch_delete(user=request.user, **serializer.validated_data)
+        data = validated(BranchDeleteInputSerializer, request, (*QUERY_OR_BODY, "cascade"))
+        services.branch_delete(user=request.user, **data)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -11,9 +11,13 @@ class ChatsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from chatproject.api.health import register_check
+
         from . import content_repository
+        from .health import MongoDB
 
         content_repository.connect()
+        register_check("mongodb", MongoDB, essential=True)
         if content_repository.is_ephemeral() and settings.MONGODB_WARN_IF_EPHEMERAL:
             logger.warning(
                 "\n%s\nMessage content is stored in an in-process MongoDB stand-in "

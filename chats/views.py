@@ -1,17 +1,16 @@
 """Chat and message routes: parse, call a service or selector, render."""
 
-from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from chatproject.api.openapi import ErrorResponse409Serializer
+from chatproject.api.openapi import LOCKED
 from chatproject.api.pagination import ActivityCursorPagination
-from chatproject.api.params import request_input
+from chatproject.api.params import validated
+from chatproject.api.reads import cached_read
 
 from . import selectors, services
-from .cache import cached_chat_json
 from .representations import annotated_chat_representation, chat_representation, pair_representation
 from .serializers import (
     ChatCreateInputSerializer,
@@ -26,27 +25,6 @@ from .serializers import (
     PageQuerySerializer,
     PairOutputSerializer,
 )
-
-LOCKED = {409: OpenApiResponse(ErrorResponse409Serializer, description="The chat is locked (`chat_locked`).")}
-
-
-def validated(serializer_class, request):
-    serializer = serializer_class(data=request_input(request))
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def cached_read(request, view, read, **arguments):
-    """A read of one chat, served from the cache while the chat is unchanged."""
-    body = cached_chat_json(
-        user_id=request.user.pk,
-        chat_id=arguments["chat_id"],
-        view=view,
-        params=[arguments[name] or "" for name in sorted(arguments) if name != "chat_id"],
-        compute=lambda: read(user=request.user, **arguments),
-    )
-    return HttpResponse(body, content_type="application/json")
-
 
 def page_arguments(data):
     return {

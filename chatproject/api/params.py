@@ -40,6 +40,14 @@ def request_input(request, query_or_body=QUERY_OR_BODY):
     return merged
 
 
+def validated(serializer_class, request, query_or_body=QUERY_OR_BODY):
+    """The request's input (`request_input`) validated by `serializer_class`;
+    a 400 in the error shape otherwise."""
+    serializer = serializer_class(data=request_input(request, query_or_body))
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
 def _same(first, second):
     """Equal as UUIDs when both are (any spelling), else equal as given."""
     try:
