@@ -10,7 +10,8 @@ from accounts.tests.factories import UserFactory
 from chatproject.settings.cache import redis_cache
 from chatproject.testing import client_for
 from chats import content_repository
-from chats.tests.content_store import drop_all_content
+from chats.tests.factories import ChatFactory
+from chats.tests.stores import drop_all_content
 
 
 def pytest_report_header(config):
@@ -63,6 +64,21 @@ def user(db):
 @pytest.fixture
 def other_user(db):
     return UserFactory()
+
+
+@pytest.fixture
+def chat_with_pairs(user):
+    """`chat_with_pairs(n)`: a new chat of `user` whose root holds n pairs
+    q0/r0 … (made through the services, so both stores agree)."""
+    return lambda n: ChatFactory(owner=user, pairs=n)
+
+
+@pytest.fixture
+def chat(request, chat_with_pairs):
+    """A chat of `user` with 3 pairs on its root, or n pairs for tests marked
+    `chat_pairs(n)` (a module sets it once in `pytestmark`)."""
+    marker = request.node.get_closest_marker("chat_pairs")
+    return chat_with_pairs(marker.args[0] if marker else 3)
 
 
 @pytest.fixture

@@ -11,14 +11,14 @@ from accounts.tests.factories import UserFactory
 from chatproject.api.formats import iso_datetime
 from chatproject.testing import client_for, error
 from chats import content_repository
-from chats.tests.content_store import raw_buckets
 from chats.models import Branch, Chat, ChatStatus
 from chats.tests.factories import ChatFactory
 from chats.tests.routes import ADD, GET, MESSAGES
+from chats.tests.stores import raw_buckets
 
 from .routes import CREATE_BRANCH, DELETE_BRANCH, GET_BRANCHES, RENAME, SET_ACTIVE
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.chat_pairs(5)]
 
 
 def path(client, chat, branch_id=None, limit=1000, **params):
@@ -50,11 +50,6 @@ def add(client, chat, branch_id, question, response="r"):
     )
     assert reply.status_code == HTTPStatus.CREATED, reply.content
     return reply.json()
-
-
-@pytest.fixture
-def chat(user):
-    return ChatFactory(owner=user, pairs=5)
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from django.core.management.base import CommandError
 
 from branches import services as branch_services
 from chats import content_repository
-from chats.tests.content_store import raw_buckets
 from chats.models import Branch, Chat, ChatStatus
 from chats.tests.factories import ChatFactory
+from chats.tests.stores import raw_buckets
 
 from .routes import GET_BRANCHES
 

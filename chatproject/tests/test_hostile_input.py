@@ -5,16 +5,13 @@ import json
 from http import HTTPStatus
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from branches import services as branch_services
 from chats import content_repository
-from chats.tests.content_store import raw_buckets
-from chats.models import Branch, Chat
 from chats.tests.factories import ChatFactory
+from chats.tests.stores import stores_snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -63,17 +60,6 @@ WRITE_ROUTES = [
 ]
 
 
-def snapshot():
-    return (
-        list(get_user_model().objects.values_list("username", "password", "is_active").order_by("username")),
-        list(Chat.objects.values_list("id", "title", "status", "updated_at", "active_branch_id").order_by("id")),
-        list(Branch.objects.values_list("id", "name", "message_count").order_by("id")),
-        sorted(json.dumps(d, default=str, sort_keys=True) for d in raw_buckets().find({}, {"_id": 0})),
-        BlacklistedToken.objects.count(),
-        OutstandingToken.objects.count(),
-    )
-
-
 def hostile_bodies(body, optional):
     """(label, raw bytes, content type, expected status) for one valid body."""
     as_json = json.dumps(body).encode()
@@ -104,7 +90,7 @@ def hostile_bodies(body, optional):
 def test_hostile_bodies_are_4xx_in_the_error_shape_and_store_nothing(route, world, auth_client):
     method, body = world[route]
     url = reverse(route)
-    before = snapshot()
+    before = stores_snapshot()
     failures = []
 
     for label, raw, content_type, expected in hostile_bodies(body, OPTIONAL.get(route, set())):
@@ -119,7 +105,7 @@ def test_hostile_bodies_are_4xx_in_the_error_shape_and_store_nothing(route, worl
             failures.append((label, response.status_code, response.content[:200]))
 
     assert failures == []
-    assert snapshot() == before
+    assert stores_snapshot() == before
 
 
 @pytest.mark.parametrize(

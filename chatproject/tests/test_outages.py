@@ -11,24 +11,11 @@ from django.urls import reverse
 
 from chatproject.testing import client_for
 from chats import content_repository
-from chats.models import Branch, Chat
-from chats.tests.factories import ChatFactory
+from chats.tests.stores import stores_snapshot
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.chat_pairs(2)]
 
 TIMEOUT_S = 0.5  # serverSelectionTimeoutMS=500 in the mongo_down fixture's URI
-
-
-@pytest.fixture
-def chat(user):
-    return ChatFactory(owner=user, pairs=2)
-
-
-def pg_state(chat):
-    return (
-        list(Chat.objects.filter(pk=chat.pk).values()),
-        list(Branch.objects.filter(chat=chat).values().order_by("id")),
-    )
 
 
 @pytest.mark.parametrize(
@@ -45,7 +32,7 @@ def pg_state(chat):
 def test_mongodb_unreachable_is_503_within_the_timeout_and_changes_nothing(user, chat, mongo_down, route, method, extra):
     client = client_for(user, raise_request_exception=False)
     body = {"chat_id": str(chat.id), **extra} if route != "chats-create-chat" else extra
-    before = pg_state(chat), Chat.objects.count()
+    before = stores_snapshot(content=False)
 
     started = time.monotonic()
     if method == "get":
@@ -57,7 +44,7 @@ def test_mongodb_unreachable_is_503_within_the_timeout_and_changes_nothing(user,
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response.json()["errors"][0]["code"] == "service_unavailable"
     assert elapsed < TIMEOUT_S + 0.5
-    assert (pg_state(chat), Chat.objects.count()) == before
+    assert stores_snapshot(content=False) == before
 
 
 def test_routes_that_need_only_postgres_keep_working_while_mongodb_is_down(user, chat, mongo_down):

@@ -13,8 +13,8 @@ from django.urls import get_resolver, resolve, reverse
 
 from branches import services as branch_services
 from chats import content_repository
-from chats.models import Branch, Chat
 from chats.tests.factories import ChatFactory
+from chats.tests.stores import stores_snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ def test_other_users_ids_are_404_with_every_allowed_method(route, user, other_cl
     chat, all_ids = owners_chat(user)
     method, carried, extra = MATRIX[route]
     ids = {k: v for k, v in all_ids.items() if k in carried}
-    before = snapshot(chat)
+    before = stores_snapshot()
     query = "&".join(f"{k}={v}" for k, v in ids.items() if k in QUERY_OR_BODY)
 
     for verb in sorted(allowed_methods(route)):
@@ -99,17 +99,7 @@ def test_other_users_ids_are_404_with_every_allowed_method(route, user, other_cl
         assert response.status_code == HTTPStatus.NOT_FOUND, (verb, response.content)
         if verb != "head":
             assert response.json()["errors"][0]["code"] == "not_found"
-    assert snapshot(chat) == before
-
-
-def snapshot(chat):
-    chat = Chat.objects.get(pk=chat.pk)
-    branches = list(Branch.objects.filter(chat=chat).values().order_by("id"))
-    pairs = [
-        (b["id"], content_repository.read_pairs_before(chat_id=chat.id, branch_id=b["id"], limit=10_000))
-        for b in branches
-    ]
-    return chat.title, chat.status, chat.updated_at, chat.active_branch_id, branches, pairs
+    assert stores_snapshot() == before
 
 
 @pytest.mark.parametrize("route", sorted(MATRIX))
@@ -118,7 +108,7 @@ def test_other_users_ids_are_404_and_change_nothing(route, where, user, other_cl
     chat, all_ids = owners_chat(user)
     method, carried, extra = MATRIX[route]
     ids = {k: v for k, v in all_ids.items() if k in carried}
-    before = snapshot(chat)
+    before = stores_snapshot()
     url = reverse(route)
 
     if method == "get":
@@ -133,4 +123,4 @@ def test_other_users_ids_are_404_and_change_nothing(route, where, user, other_cl
     assert response.status_code == HTTPStatus.NOT_FOUND, response.content
     assert response.json()["type"] == "client_error"
     assert [e["code"] for e in response.json()["errors"]] == ["not_found"]
-    assert snapshot(chat) == before
+    assert stores_snapshot() == before

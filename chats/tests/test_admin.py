@@ -1,9 +1,8 @@
 """Moderation through the Django admin, as a superuser and as a moderator."""
 
-from http import HTTPStatus
-
 import contextlib
 import uuid
+from http import HTTPStatus
 
 import pytest
 from django.conf import settings

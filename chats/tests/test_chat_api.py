@@ -5,14 +5,13 @@ from http import HTTPStatus
 
 import pytest
 
+from branches.tests.routes import CREATE_BRANCH
 from chatproject.api.formats import iso_datetime
 from chatproject.testing import error
 from chats import content_repository
 from chats.models import Branch, Chat, ChatStatus
 
 from .factories import ChatFactory
-from branches.tests.routes import CREATE_BRANCH
-
 from .routes import CREATE, DELETE, GET, LIST, UPDATE
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,8 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from chats import content_repository
-from chats.tests.content_store import raw_buckets
 from chats.models import Chat, ChatStatus
+from chats.tests.stores import raw_buckets
 
 from .factories import ChatFactory
 

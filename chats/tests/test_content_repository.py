@@ -8,7 +8,7 @@ import bson
 import pytest
 
 from chats import content_repository
-from chats.tests.content_store import raw_buckets
+from chats.tests.stores import raw_buckets
 
 
 def new_branch():

@@ -9,21 +9,16 @@ from django.db import connection
 from accounts.tests.factories import UserFactory
 from chatproject.testing import client_for
 from chats import content_repository, services
-from chats.tests.content_store import raw_buckets
 from chats.models import Branch, Chat
+from chats.tests.stores import raw_buckets, stores_snapshot
 
 from .factories import ChatFactory
 from .routes import ADD, CREATE
 
 
-def pg_state(chat):
-    chat = Chat.objects.get(pk=chat.pk)
-    return chat.title, chat.updated_at, list(Branch.objects.filter(chat=chat).values("id", "message_count"))
-
-
 @pytest.mark.django_db
 def test_mongodb_down_on_append_is_503_and_postgres_is_unchanged(user, chat, mongo_down):
-    before = pg_state(chat)
+    before = stores_snapshot(content=False)
     client = client_for(user, raise_request_exception=False)
 
     response = client.post(ADD, {"chat_id": str(chat.id), "question": "q", "response": "r"}, format="json")
@@ -35,7 +30,7 @@ def test_mongodb_down_on_append_is_503_and_postgres_is_unchanged(user, chat, mon
             {"code": "service_unavailable", "detail": "The content store is unavailable. Try again later.", "attr": None}
         ],
     }
-    assert pg_state(chat) == before
+    assert stores_snapshot(content=False) == before
 
 
 @pytest.mark.django_db
