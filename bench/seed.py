@@ -11,7 +11,6 @@ import dataclasses
 import uuid
 
 import bson
-
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import F

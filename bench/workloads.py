@@ -22,9 +22,9 @@ from django.db import connection
 from django.urls import reverse
 from django_redis import get_redis_connection
 
+from chatproject.cache import bump_chat
 from chatproject.testing import client_for
 from chats import content_repository
-from chatproject.cache import bump_chat
 
 from .measure import Case
 from .seed import question, response

@@ -22,7 +22,6 @@ from django.utils import timezone
 
 from chats import content_repository
 from chats.models import Branch, Chat
-
 from chats.services import chat_content_discard
 
 from . import services
@@ -49,7 +48,7 @@ class Problem:
         return f"[{self.kind}] chat {self.chat_id}: {self.detail}"
 
 
-def orphan_chats(*, grace):
+def orphan_chats(*, grace: int) -> list[Problem]:
     """Problems for content whose chat no longer exists (and is not being
     created right now)."""
     content_ids = content_repository.content_chat_ids()
@@ -78,20 +77,20 @@ def _recent(buckets, grace):
     return any(p["timestamp"] > since for b in buckets for p in b["qa_pairs"])
 
 
-def repair_chat(chat_id, *, grace):
+def repair_chat(*, chat_id: str, grace: int) -> int:
     """Check one chat again under its row lock and repair what is still wrong.
     Returns how many problems were repaired."""
     with transaction.atomic():
         chat = Chat.objects.select_for_update().filter(pk=chat_id).first()
         if chat is None:
             return 0
-        problems = check_chat(chat, grace=grace)
+        problems = check_chat(chat=chat, grace=grace)
         for problem in problems:
             problem.repair()
     return len(problems)
 
 
-def check_chat(chat, *, grace):
+def check_chat(*, chat: Chat, grace: int) -> list[Problem]:
     """Every disagreement between the stores for one chat, but in branches
     written within `grace` seconds. Problems that make others meaningless
     (orphan content, bad buckets, lost fork pairs) come first."""

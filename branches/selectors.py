@@ -1,12 +1,15 @@
 """Reads of a chat's branches, scoped to the requesting user."""
 
-from chats.models import Chat
+import uuid
+
+from accounts.models import User
+from chats.models import Branch, Chat
 from chats.selectors import chat_branches, chat_get
 
 from .representations import branch_representation
 
 
-def branch_list(*, user, chat_id):
+def branch_list(*, user: User, chat_id: uuid.UUID) -> dict:
     """get-branches: every branch of the chat, root first, then by creation."""
     chat = chat_get(user=user, chat_id=chat_id)
     return {
@@ -18,7 +21,7 @@ def branch_list(*, user, chat_id):
     }
 
 
-def branch_written(*, branch):
+def branch_written(*, branch: Branch) -> dict:
     """A branch as a write just left it (the chat's active branch may have
     moved with it)."""
     # The chat may be gone already, deleted right after this write.
@@ -26,7 +29,7 @@ def branch_written(*, branch):
     return branch_representation(branch, active_branch_id=active_branch_id)
 
 
-def subtree(branches, top):
+def subtree(*, branches: list[Branch], top: Branch) -> list[Branch]:
     """`top` and every branch below it, parents before children."""
     children = {}
     for b in branches:

@@ -3,7 +3,11 @@
 from rest_framework import serializers
 
 from chatproject.api.serializers import StrictSerializer
-from chats.serializers import MessageTextField, TitleField, validate_question_and_response
+from chats.serializers import (
+    MessageTextField,
+    TitleField,
+    validate_question_and_response,
+)
 
 
 class BranchCreateInputSerializer(StrictSerializer):

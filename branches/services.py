@@ -12,11 +12,17 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from chatproject.errors import BranchHasChildren, ContentStoreUnavailable, NotFound, RootBranchUndeletable
-from chats import content_repository
+from accounts.models import User
 from chatproject.cache import bump_chat
+from chatproject.errors import (
+    BranchHasChildren,
+    ContentStoreUnavailable,
+    NotFound,
+    RootBranchUndeletable,
+)
+from chats import content_repository
 from chats.models import Branch, Chat
-from chats.selectors import branch_get, chat_branches, chat_get, chat_summaries
+from chats.selectors import branch_get, chat_branches, chat_get, chat_summary_get
 from chats.services import ensure_writable
 
 from .selectors import subtree
@@ -24,7 +30,7 @@ from .selectors import subtree
 logger = logging.getLogger(__name__)
 
 
-def default_branch_name(chat):
+def default_branch_name(chat: Chat) -> str:
     """"branch N", N the number of branches besides the root, or the next N
     that no branch of the chat carries (after deletions). Called under the
     chat's row lock."""
@@ -35,7 +41,16 @@ def default_branch_name(chat):
     return f"branch {number}"
 
 
-def branch_create(*, user, chat_id, response_id, name=None, question=None, response=None, activate=True):
+def branch_create(
+    *,
+    user: User,
+    chat_id: uuid.UUID,
+    response_id: uuid.UUID | None,
+    name: str | None = None,
+    question: str | None = None,
+    response: str | None = None,
+    activate: bool = True,
+) -> Branch:
     """Fork a branch right after the pair `response_id` (None: before the first
     pair) and, optionally, give it its first pair.
 
@@ -86,7 +101,7 @@ def branch_create(*, user, chat_id, response_id, name=None, question=None, respo
     return branch
 
 
-def _fork_point(chat, response_id):
+def _fork_point(chat: Chat, response_id: uuid.UUID | None) -> tuple[Branch, int, int | None]:
     """(parent, fork_position, seq of the fork pair's bucket) of a branch
     forking after `response_id`."""
     if response_id is None:
@@ -117,7 +132,7 @@ def _touch(chat, *, active_branch_id=None):
     Chat.objects.filter(pk=chat.pk).update(**changes)
 
 
-def branch_activate(*, user, chat_id, branch_id):
+def branch_activate(*, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID) -> Chat:
     """Make a branch the chat's active one (again: setting it twice is fine).
     Returns the chat with its summary."""
     with transaction.atomic():
@@ -125,12 +140,12 @@ def branch_activate(*, user, chat_id, branch_id):
         ensure_writable(chat)
         branch = branch_get(chat=chat, branch_id=branch_id)
         _touch(chat, active_branch_id=branch.id)
-        summary = chat_summaries().get(pk=chat.pk)
+        summary = chat_summary_get(chat_id=chat.pk)
     bump_chat(chat.id)
     return summary
 
 
-def branch_rename(*, user, chat_id, branch_id, name):
+def branch_rename(*, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID, name: str) -> Branch:
     with transaction.atomic():
         chat = chat_get(user=user, chat_id=chat_id, for_update=True)
         ensure_writable(chat)
@@ -143,7 +158,9 @@ def branch_rename(*, user, chat_id, branch_id, name):
     return branch
 
 
-def branch_delete(*, user, chat_id, branch_id, cascade=False):
+def branch_delete(
+    *, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID, cascade: bool = False
+) -> list[uuid.UUID]:
     """Delete a branch (with `cascade`, its whole subtree) and its content.
 
     The root cannot go; a branch with children needs `cascade`. When the active
@@ -157,7 +174,7 @@ def branch_delete(*, user, chat_id, branch_id, cascade=False):
         branch = branch_get(chat=chat, branch_id=branch_id)
         if branch.is_root:
             raise RootBranchUndeletable()
-        doomed_ids = [b.id for b in subtree(chat_branches(chat=chat), branch)]
+        doomed_ids = [b.id for b in subtree(branches=chat_branches(chat=chat), top=branch)]
         if len(doomed_ids) > 1 and not cascade:
             raise BranchHasChildren()
         _remove_subtree(chat, branch, doomed_ids)
@@ -165,18 +182,18 @@ def branch_delete(*, user, chat_id, branch_id, cascade=False):
     return doomed_ids
 
 
-def branch_prune(*, branch):
+def branch_prune(*, branch: Branch) -> list[uuid.UUID]:
     """Remove a branch and its subtree whatever the chat's state (operators:
     reconcile_content, for branches whose fork pair is gone). Returns the ids."""
     with transaction.atomic():
         chat = Chat.objects.select_for_update().get(pk=branch.chat_id)
-        doomed_ids = [b.id for b in subtree(chat_branches(chat=chat), branch)]
+        doomed_ids = [b.id for b in subtree(branches=chat_branches(chat=chat), top=branch)]
         _remove_subtree(chat, branch, doomed_ids)
     bump_chat(chat.id)
     return doomed_ids
 
 
-def _remove_subtree(chat, branch, doomed_ids):
+def _remove_subtree(chat: Chat, branch: Branch, doomed_ids: list[uuid.UUID]) -> None:
     """Content first, then the rows; the active branch, if among them, passes
     to the top branch's parent. Run inside a transaction holding the chat."""
     # Unlisting at the fork first: if MongoDB fails after it, the branch is
@@ -198,25 +215,27 @@ def _remove_subtree(chat, branch, doomed_ids):
 # and, like every write, invalidates the chat's cached reads.
 
 
-def branch_content_discard(*, chat_id, branch_id):
+def branch_content_discard(*, chat_id: uuid.UUID, branch_id: uuid.UUID) -> None:
     """Remove the content of a branch that does not exist (any more)."""
     content_repository.delete_branch_content(chat_id=chat_id, branch_ids=[branch_id])
     bump_chat(chat_id)
 
 
-def branch_buckets_renumber(*, chat_id, branch_id):
+def branch_buckets_renumber(*, chat_id: uuid.UUID, branch_id: uuid.UUID) -> None:
     """Make a branch's bucket counters agree with the pairs they hold."""
     content_repository.renumber_buckets(chat_id=chat_id, branch_id=branch_id)
     bump_chat(chat_id)
 
 
-def branch_count_set(*, branch, count):
+def branch_count_set(*, branch: Branch, count: int) -> None:
     """Set a branch's count of its own pairs to what its content holds."""
     Branch.objects.filter(pk=branch.pk).update(message_count=count)
     bump_chat(branch.chat_id)
 
 
-def fork_entry_add(*, chat_id, holder_branch_id, response_id, branch_id):
+def fork_entry_add(
+    *, chat_id: uuid.UUID, holder_branch_id: uuid.UUID, response_id: uuid.UUID, branch_id: uuid.UUID
+) -> None:
     """List `branch_id` again at the pair it forks after."""
     content_repository.add_fork(
         chat_id=chat_id, holder_branch_id=holder_branch_id, response_id=response_id, branch_id=branch_id
@@ -224,7 +243,9 @@ def fork_entry_add(*, chat_id, holder_branch_id, response_id, branch_id):
     bump_chat(chat_id)
 
 
-def fork_entry_remove(*, chat_id, holder_branch_id, response_id, branch_id):
+def fork_entry_remove(
+    *, chat_id: uuid.UUID, holder_branch_id: uuid.UUID, response_id: uuid.UUID, branch_id: uuid.UUID
+) -> None:
     """Stop listing `branch_id` at a pair it does not fork after."""
     content_repository.remove_fork(
         chat_id=chat_id, holder_branch_id=holder_branch_id, response_id=response_id, branch_id=branch_id

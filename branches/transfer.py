@@ -55,7 +55,7 @@ def export_tree(chat, *, progress=_as_is):
     """The whole tree as the JSON format above. `progress(items, total)` may
     wrap the walk over branches (commands show it)."""
     # Tree order, parents before children (creation times need not be).
-    branches = subtree(chat_branches(chat=chat), chat.branches.get(parent__isnull=True))
+    branches = subtree(branches=chat_branches(chat=chat), top=chat.branches.get(parent__isnull=True))
     return {
         "format": FORMAT,
         "version": VERSION,

@@ -22,7 +22,7 @@ def chat_representation(chat, *, root_branch_id, branch_count):
 
 
 def annotated_chat_representation(chat):
-    """For chats fetched by `selectors.chat_summaries()`."""
+    """For chats annotated by `selectors.with_summary()`."""
     return chat_representation(chat, root_branch_id=chat.root_branch_id, branch_count=chat.branch_count)
 
 

@@ -5,10 +5,12 @@ Another user's chat, a hidden chat and an unknown id are the same thing here:
 """
 
 import dataclasses
+import uuid
 
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from accounts.models import User
 from chatproject.errors import NotFound
 
 from . import content_repository
@@ -16,22 +18,29 @@ from .models import Branch, Chat, ChatStatus
 from .representations import chat_representation, pair_representation
 
 
-def chat_summaries():
-    """Chats annotated with what their representation needs, in one query."""
+def visible_chats(*, user: User) -> QuerySet[Chat]:
+    """The chats `user` can see and change through the API: their own, but
+    not those a moderator hid. Every read and write of a user's chat starts
+    here."""
+    return Chat.objects.filter(owner=user).exclude(status=ChatStatus.HIDDEN)
+
+
+def with_summary(chats: QuerySet[Chat]) -> QuerySet[Chat]:
+    """`chats` annotated with what their representation needs (`branch_count`,
+    `root_branch_id`), in the same query."""
     branch_counts = (
         Branch.objects.filter(chat=OuterRef("pk")).order_by().values("chat").annotate(n=Count("*")).values("n")
     )
     roots = Branch.objects.filter(chat=OuterRef("pk"), parent__isnull=True).values("id")[:1]
-    return Chat.objects.annotate(
-        branch_count=Coalesce(Subquery(branch_counts), 0), root_branch_id=Subquery(roots)
-    )
+    return chats.annotate(branch_count=Coalesce(Subquery(branch_counts), 0), root_branch_id=Subquery(roots))
 
 
-def visible_chats(*, user):
-    return Chat.objects.filter(owner=user).exclude(status=ChatStatus.HIDDEN)
+def chat_summary_get(*, chat_id: uuid.UUID) -> Chat:
+    """A chat with its summary, as a write just left it (services answer with it)."""
+    return with_summary(Chat.objects.all()).get(pk=chat_id)
 
 
-def chat_get(*, user, chat_id, for_update=False):
+def chat_get(*, user: User, chat_id: uuid.UUID, for_update: bool = False) -> Chat:
     """The user's chat with this id, or NotFound."""
     chats = visible_chats(user=user)
     if for_update:
@@ -42,14 +51,15 @@ def chat_get(*, user, chat_id, for_update=False):
         raise NotFound("Chat not found.") from None
 
 
-def chat_list(*, user, search=None):
-    chats = chat_summaries().filter(owner=user).exclude(status=ChatStatus.HIDDEN)
+def chat_list(*, user: User, search: str | None = None) -> QuerySet[Chat]:
+    """list-chats: the user's chats with their summaries (ordered by the pagination)."""
+    chats = with_summary(visible_chats(user=user))
     if search:
         chats = chats.filter(title__icontains=search)
     return chats
 
 
-def branch_get(*, chat, branch_id):
+def branch_get(*, chat: Chat, branch_id: uuid.UUID | None) -> Branch:
     """A branch of this chat (the active one when branch_id is None), or NotFound."""
     try:
         return Branch.objects.get(chat=chat, pk=branch_id or chat.active_branch_id)
@@ -57,7 +67,7 @@ def branch_get(*, chat, branch_id):
         raise NotFound("Branch not found in this chat.") from None
 
 
-def chat_branches(*, chat):
+def chat_branches(*, chat: Chat) -> list[Branch]:
     """Every branch of a chat, root first, then by creation."""
     return sorted(chat.branches.all(), key=lambda b: (b.parent_id is not None, b.created_at, str(b.id)))
 
@@ -75,7 +85,7 @@ class _Segment:
         return self.branch.fork_position
 
 
-def _path_segments(branches, branch):
+def _path_segments(branches: list[Branch], branch: Branch) -> list[_Segment]:
     by_id = {b.id: b for b in branches}
     chain = [branch]
     while chain[-1].parent_id is not None and len(chain) <= len(branches):
@@ -87,7 +97,9 @@ def _path_segments(branches, branch):
     ]
 
 
-def path_page(*, chat_id, branches, branch, limit, before=None):
+def path_page(
+    *, chat_id: uuid.UUID, branches: list[Branch], branch: Branch, limit: int, before: uuid.UUID | None = None
+) -> tuple[list[dict], bool]:
     """The latest `limit` pairs of a branch's whole path (inherited, then its
     own), or the `limit` pairs just before the pair `before`; oldest first.
 
@@ -121,7 +133,9 @@ def path_page(*, chat_id, branches, branch, limit, before=None):
     return messages, bool(messages) and messages[0]["position"] > 0
 
 
-def chat_page(*, user, chat_id, branch_id=None, limit, before=None):
+def chat_page(
+    *, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID | None = None, limit: int, before: uuid.UUID | None = None
+) -> dict:
     """get-chat: the chat, the branch shown and a page of its path."""
     chat = chat_get(user=user, chat_id=chat_id)
     branches = chat_branches(chat=chat)
@@ -138,7 +152,9 @@ def chat_page(*, user, chat_id, branch_id=None, limit, before=None):
     }
 
 
-def messages_page(*, user, chat_id, branch_id=None, limit, before=None):
+def messages_page(
+    *, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID | None = None, limit: int, before: uuid.UUID | None = None
+) -> dict:
     """get-messages: get-chat's page without the chat around it."""
     page = chat_page(user=user, chat_id=chat_id, branch_id=branch_id, limit=limit, before=before)
     return {key: page[key] for key in ("chat_id", "branch_id", "messages", "has_more")}

@@ -7,6 +7,7 @@ is ordered: MongoDB first where its failure must leave PostgreSQL unchanged
 two can leave behind is what `reconcile_content` finds and repairs.
 """
 
+import datetime
 import logging
 import uuid
 
@@ -14,12 +15,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import User
+from chatproject.cache import bump_chat
 from chatproject.errors import ChatLocked, ContentStoreUnavailable, NotFound
 
 from . import content_repository
-from chatproject.cache import bump_chat
+from .content_repository import StoredPair
 from .models import Branch, Chat, ChatStatus
-from .selectors import branch_get, chat_get, chat_summaries
+from .selectors import branch_get, chat_get, chat_summary_get
 
 logger = logging.getLogger(__name__)
 
@@ -28,17 +31,19 @@ DEFAULT_TITLE = "New chat"
 TITLE_FROM_QUESTION_CHARS = 60
 
 
-def ensure_writable(chat):
+def ensure_writable(chat: Chat) -> None:
     if chat.status == ChatStatus.LOCKED:
         raise ChatLocked()
 
 
-def default_title(question):
+def default_title(question: str | None) -> str:
     title = (question or "").strip()[:TITLE_FROM_QUESTION_CHARS].strip()
     return title or DEFAULT_TITLE
 
 
-def chat_create(*, user, title=None, question=None, response=None):
+def chat_create(
+    *, user: User, title: str | None = None, question: str | None = None, response: str | None = None
+) -> tuple[Chat, StoredPair | None]:
     """Create a chat with its root branch and, optionally, its first pair.
 
     All or nothing from the client's view: the pair is written first, so a
@@ -63,20 +68,20 @@ def chat_create(*, user, title=None, question=None, response=None):
     return chat, first
 
 
-def chat_content_discard(*, chat_id):
+def chat_content_discard(*, chat_id: uuid.UUID) -> None:
     """Remove the content of a chat that does not exist (any more)."""
     content_repository.delete_chat_content(chat_id=chat_id)
     bump_chat(chat_id)
 
 
-def _remove_orphan_content(chat_id):
+def _remove_orphan_content(chat_id: uuid.UUID) -> None:
     try:
         content_repository.delete_chat_content(chat_id=chat_id)
     except ContentStoreUnavailable:
         logger.error("Content of chat %s left without its chat; reconcile_content will remove it.", chat_id)
 
 
-def chat_update(*, user, chat_id, title):
+def chat_update(*, user: User, chat_id: uuid.UUID, title: str) -> Chat:
     """Retitle a chat; returns it with its summary (branch count, root)."""
     with transaction.atomic():
         chat = chat_get(user=user, chat_id=chat_id, for_update=True)
@@ -84,12 +89,12 @@ def chat_update(*, user, chat_id, title):
         chat.title = title
         chat.full_clean(exclude=["owner", "active_branch"])
         chat.save(update_fields=["title", "updated_at"])
-        summary = chat_summaries().get(pk=chat.pk)
+        summary = chat_summary_get(chat_id=chat.pk)
     bump_chat(chat.id)
     return summary
 
 
-def chat_moderate(*, chat, status):
+def chat_moderate(*, chat: Chat, status: str) -> Chat:
     """Set a chat's moderation status (admin): locked chats are read-only to
     their owner, hidden ones invisible; back to active restores it unchanged."""
     if status not in ChatStatus.values:
@@ -100,7 +105,7 @@ def chat_moderate(*, chat, status):
     return chat
 
 
-def chat_rename(*, chat, title):
+def chat_rename(*, chat: Chat, title: str) -> Chat:
     """Retitle a chat as a moderator: no owner, no lock in the way."""
     chat.title = title
     chat.full_clean(exclude=["owner", "active_branch"])
@@ -109,7 +114,13 @@ def chat_rename(*, chat, title):
     return chat
 
 
-def chat_times_restore(*, chat_id, created_at, updated_at, branches_created_at):
+def chat_times_restore(
+    *,
+    chat_id: uuid.UUID,
+    created_at: datetime.datetime,
+    updated_at: datetime.datetime,
+    branches_created_at: dict[uuid.UUID, datetime.datetime],
+) -> None:
     """Give an imported chat and its branches the times of their export
     (`branches_created_at`: branch id -> creation time)."""
     with transaction.atomic():
@@ -120,7 +131,7 @@ def chat_times_restore(*, chat_id, created_at, updated_at, branches_created_at):
     bump_chat(chat_id)
 
 
-def chat_delete(*, chat):
+def chat_delete(*, chat: Chat) -> None:
     """Delete a chat, its branches and all their content (also when locked).
 
     Under the chat's row lock, like every write, so no branch is created or
@@ -135,7 +146,15 @@ def chat_delete(*, chat):
     bump_chat(chat_id)
 
 
-def message_add(*, user, chat_id, branch_id=None, question, response, timestamp=None):
+def message_add(
+    *,
+    user: User,
+    chat_id: uuid.UUID,
+    branch_id: uuid.UUID | None = None,
+    question: str,
+    response: str,
+    timestamp: datetime.datetime | None = None,
+) -> tuple[StoredPair, int]:
     """Append a pair to a branch (the active one by default). `timestamp` is
     for imports that keep the original time; the API never passes it.
 
@@ -155,7 +174,7 @@ def message_add(*, user, chat_id, branch_id=None, question, response, timestamp=
     return pair, branch.fork_position + pair.index
 
 
-def record_own_pairs_added(*, chat_id, branch_id, count):
+def record_own_pairs_added(*, chat_id: uuid.UUID, branch_id: uuid.UUID, count: int) -> bool:
     """After pairs reached MongoDB: count them and move the chat's activity.
     Returns False when the branch no longer exists."""
     # Chat row first, then the branch: the lock order of every write, so that

@@ -11,7 +11,11 @@ from chatproject.api.params import validated
 from chatproject.api.reads import cached_read
 
 from . import selectors, services
-from .representations import annotated_chat_representation, chat_representation, pair_representation
+from .representations import (
+    annotated_chat_representation,
+    chat_representation,
+    pair_representation,
+)
 from .serializers import (
     ChatCreateInputSerializer,
     ChatIdInputSerializer,
@@ -25,6 +29,7 @@ from .serializers import (
     PageQuerySerializer,
     PairOutputSerializer,
 )
+
 
 def page_arguments(data):
     return {

@@ -14,7 +14,9 @@ from django.db import InterfaceError, OperationalError
 from drf_standardized_errors import handler
 from rest_framework import exceptions
 from rest_framework.fields import get_error_detail
-from rest_framework_simplejwt.exceptions import AuthenticationFailed as JWTAuthenticationFailed
+from rest_framework_simplejwt.exceptions import (
+    AuthenticationFailed as JWTAuthenticationFailed,
+)
 
 from chatproject.errors import DatabaseUnavailable, DomainError, PayloadTooLarge
 

@@ -30,7 +30,13 @@ from .buckets import (
     remove_fork,
 )
 from .connection import calls, connect, database_name, is_ephemeral, ping
-from .maintenance import bucket_outlines, content_chat_ids, ensure_indexes, existing_indexes, renumber_buckets
+from .maintenance import (
+    bucket_outlines,
+    content_chat_ids,
+    ensure_indexes,
+    existing_indexes,
+    renumber_buckets,
+)
 
 __all__ = [
     "ContentStoreUnavailable",

@@ -26,6 +26,9 @@ from .connection import store_call
 # practice short of thousands of writers on one branch.
 MAX_APPEND_ATTEMPTS = 100
 
+# Ids are taken as UUIDs or their strings, and stored as canonical strings.
+Id = uuid.UUID | str
+
 
 @dataclasses.dataclass(frozen=True)
 class StoredPair:
@@ -50,7 +53,9 @@ def _now():
     return _to_millis(datetime.datetime.now(datetime.UTC))
 
 
-def append_pair(*, chat_id, branch_id, question, response, timestamp=None):
+def append_pair(
+    *, chat_id: Id, branch_id: Id, question: str, response: str, timestamp: datetime.datetime | None = None
+) -> StoredPair:
     """Append a pair to a branch in one atomic MongoDB operation and return it.
 
     The usual case is one conditional `$push` into the branch's open bucket.
@@ -134,7 +139,7 @@ def _stored(branch_id, index, pair):
     )
 
 
-def read_pairs_before(*, chat_id, branch_id, end=None, limit):
+def read_pairs_before(*, chat_id: Id, branch_id: Id, end: int | None = None, limit: int) -> list[StoredPair]:
     """The last `limit` of a branch's own pairs with index < `end` (all of them
     when `end` is None), oldest first.
 
@@ -183,7 +188,7 @@ def _take(collected, bucket, branch_id, low, high):
             collected.append(_stored(str(branch_id), index, pairs[offset]))
 
 
-def read_all_pairs(*, chat_id, branch_id):
+def read_all_pairs(*, chat_id: Id, branch_id: Id) -> list[StoredPair]:
     """Every pair a branch holds itself, oldest first (exports, maintenance)."""
     with store_call():
         cursor = connection.collection().find(
@@ -203,7 +208,7 @@ class PairLocation(typing.NamedTuple):
     seq: int  # of the bucket holding it
 
 
-def locate_pair(*, chat_id, response_id):
+def locate_pair(*, chat_id: Id, response_id: Id) -> PairLocation | None:
     """Where the pair with this response_id is in the chat, or None."""
     response_id = str(response_id)
     with store_call():
@@ -216,7 +221,7 @@ def locate_pair(*, chat_id, response_id):
     return PairLocation(bucket["branch_id"], bucket["start"] + bucket["response_ids"].index(response_id), bucket["seq"])
 
 
-def branch_length(*, chat_id, branch_id):
+def branch_length(*, chat_id: Id, branch_id: Id) -> int:
     """How many pairs a branch holds itself, read from its newest bucket."""
     with store_call():
         last = connection.collection().find_one(
@@ -241,7 +246,9 @@ def _fork_pair(chat_id, holder_branch_id, response_id, seq=None):
     return query
 
 
-def add_fork(*, chat_id, holder_branch_id, response_id, branch_id, seq=None):
+def add_fork(
+    *, chat_id: Id, holder_branch_id: Id, response_id: Id, branch_id: Id, seq: int | None = None
+) -> bool:
     """Name `branch_id` in the `branches` list of the pair it forks after
     (in bucket `seq`, when known). Returns False when that pair is not there."""
     with store_call():
@@ -252,7 +259,7 @@ def add_fork(*, chat_id, holder_branch_id, response_id, branch_id, seq=None):
     return result.matched_count == 1
 
 
-def remove_fork(*, chat_id, holder_branch_id, response_id, branch_id):
+def remove_fork(*, chat_id: Id, holder_branch_id: Id, response_id: Id, branch_id: Id) -> bool:
     """Stop naming `branch_id` at the pair it forked after."""
     with store_call():
         result = connection.collection().update_one(
@@ -262,7 +269,7 @@ def remove_fork(*, chat_id, holder_branch_id, response_id, branch_id):
     return result.modified_count == 1
 
 
-def delete_branch_content(*, chat_id, branch_ids):
+def delete_branch_content(*, chat_id: Id, branch_ids: list[Id]) -> int:
     """Remove every bucket of these branches of a chat; returns how many went."""
     with store_call():
         return connection.collection().delete_many(
@@ -270,7 +277,7 @@ def delete_branch_content(*, chat_id, branch_ids):
         ).deleted_count
 
 
-def delete_chat_content(*, chat_id):
+def delete_chat_content(*, chat_id: Id) -> int:
     """Remove every bucket of a chat; returns how many went."""
     with store_call():
         return connection.collection().delete_many({"chat_id": str(chat_id)}).deleted_count

@@ -57,7 +57,7 @@ class Command(BaseCommand):
                 problem.repair()
                 repaired += 1
             for chat_id in progress(chat_ids, total=len(chat_ids), stream=self.stderr, label="repairing chats"):
-                repaired += repair_chat(chat_id, grace=self.grace)
+                repaired += repair_chat(chat_id=chat_id, grace=self.grace)
         except content_repository.ContentStoreUnavailable as exc:
             raise CommandError(f"MongoDB became unreachable after {repaired} repairs: {exc}") from exc
         self.stdout.write(self.style.SUCCESS(f"repaired: {repaired}"))
@@ -67,10 +67,10 @@ class Command(BaseCommand):
             chat = Chat.objects.filter(pk=parse_uuid(chat_id, "chat id")).first()
             if chat is None:
                 raise CommandError(f"No chat with id {chat_id!r}.")
-            return check_chat(chat, grace=self.grace)
+            return check_chat(chat=chat, grace=self.grace)
         problems = orphan_chats(grace=self.grace)
         chats = Chat.objects.order_by("pk")
         for chat in progress(chats.iterator(), total=chats.count(), stream=self.stderr, label="checking chats"):
-            problems.extend(check_chat(chat, grace=self.grace))
+            problems.extend(check_chat(chat=chat, grace=self.grace))
         return problems
 
