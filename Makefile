@@ -21,7 +21,7 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Performance benchmark (SPEC §7, bench/README.md); not part of `make test`.
+# Performance benchmark (bench/README.md); not part of `make test`.
 # Seeds its own stores: PostgreSQL `chat_bench`, Redis db 14, mongomock.
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -1,1 +1,1 @@
-"""The performance benchmark (SPEC §7): `make bench`. Not part of `make test`."""
+"""The performance benchmark of the performance goals (README, "Performance"): `make bench`. Not part of `make test`."""

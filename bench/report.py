@@ -69,7 +69,7 @@ def latency_table(results):
 
 
 def ratio_table(ratios):
-    lines = [f"{'SPEC §7 ratio':<62}{'value':>8}{'target':>9}  mark", "-" * 85]
+    lines = [f"{'goal (ratio)':<62}{'value':>8}{'target':>9}  mark", "-" * 85]
     for r in ratios:
         mark = "pass" if r["pass"] else "MISS"
         lines.append(f"{r['name']:<62.62}{r['value']:>8.3f}{'≤ ' + format(r['target'], 'g'):>9}  {mark}")

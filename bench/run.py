@@ -1,4 +1,4 @@
-"""The benchmark SPEC §7 asks for: `make bench` (or `make bench BENCH_ARGS=--quick`).
+"""The benchmark of the performance goals (README, "Performance"): `make bench` (or `make bench BENCH_ARGS=--quick`).
 
 Seeds its own data (PostgreSQL `chat_bench`, Redis db 14, mongomock
 `chat_bench`; see bench/settings.py), all of it before measuring anything, so
@@ -192,7 +192,7 @@ def spec_ratios(sweeps, storage):
 
 
 def calls_checks(sweeps):
-    """SPEC §7: calls per request do not grow with the chat's length."""
+    """Goal: calls per request do not grow with the chat's length."""
     checks = []
     for results in sweeps.values():
         sized = {}
