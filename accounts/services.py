@@ -1,6 +1,5 @@
 """Writes to accounts: the one path shared by the API, the admin and commands."""
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -9,14 +8,15 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from .models import User
 
-def user_create(*, username, password, email=""):
+
+def user_create(*, username: str, password: str, email: str = "") -> User:
     """Create a user whose password Django's validators accept.
 
     Raises django.core.exceptions.ValidationError keyed by field, also when a
     concurrent registration takes the username first.
     """
-    User = get_user_model()
     user = User(username=username, email=User.objects.normalize_email(email or ""))
     try:
         validate_password(password, user=user)
@@ -34,7 +34,7 @@ def user_create(*, username, password, email=""):
     return user
 
 
-def refresh_token_revoke(*, user, token):
+def refresh_token_revoke(*, user: User, token: str) -> None:
     """Blacklist `token`, a refresh token of `user`.
 
     Raises TokenError when it is not one (malformed, expired, already revoked,
@@ -46,7 +46,7 @@ def refresh_token_revoke(*, user, token):
     refresh.blacklist()
 
 
-def token_refresh(*, token):
+def token_refresh(*, token: str) -> dict[str, str]:
     """Rotate a refresh token: a new pair, the old token blacklisted.
 
     simplejwt checks the blacklist, then blacklists: two refreshes with one
