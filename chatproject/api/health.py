@@ -8,12 +8,15 @@ without its cache; "down" (503) when PostgreSQL or MongoDB is.
 import dataclasses
 
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from health_check.base import HealthCheck
 from health_check.checks import Cache, Database
 from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
 
 from chats import content_repository
+
+from .errors import error_body
 
 
 @dataclasses.dataclass
@@ -31,6 +34,24 @@ CHECKS = {"postgres": (Database, True), "mongodb": (MongoDB, True), "redis": (Ca
 
 class HealthView(HealthCheckView):
     checks = [check for check, _ in CHECKS.values()]
+    http_method_names = ["get", "head"]
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # No cookie-authenticated writes here: any other method is a 405 in
+        # the error shape, never Django's CSRF page.
+        return csrf_exempt(super().as_view(**initkwargs))
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        body = error_body(
+            error_type="client_error", code="method_not_allowed", detail=f'Method "{request.method}" not allowed.'
+        )
+        response = JsonResponse(body, status=405, headers={"Allow": ", ".join(self._allowed_methods())})
+
+        async def respond():
+            return response
+
+        return respond()
 
     async def get(self, request, *args, **kwargs):
         await super().get(request, *args, **kwargs)
