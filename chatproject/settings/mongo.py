@@ -5,9 +5,9 @@ keeps nothing after the process ends. The connection itself is opened lazily by
 `chats.apps.ChatsConfig.ready()` through the content repository.
 """
 
-from .environment import env
+from .environment import env, env_or_default
 
-MONGODB_URI = env("MONGODB_URI", default="mongomock://localhost/chat")
+MONGODB_URI = env_or_default("MONGODB_URI", "mongomock://localhost/chat")
 # Applied only when the URI does not carry its own serverSelectionTimeoutMS.
 MONGODB_SERVER_SELECTION_TIMEOUT_MS = env.int("MONGODB_SERVER_SELECTION_TIMEOUT_MS", default=5000)
 # Start-up warns loudly when content would not survive the process.
