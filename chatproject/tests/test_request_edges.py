@@ -327,3 +327,10 @@ def test_issued_cursors_still_work(user):
     assert [c["title"] for c in second.json()["results"]] == ["c0"]
     assert back.status_code == HTTPStatus.OK
     assert [c["title"] for c in back.json()["results"]] == ["c2", "c1"]
+
+
+def test_the_api_docs_state_the_error_cap(settings):
+    schema = APIClient().get("/api/schema/", {"format": "json"}).json()
+
+    assert settings.API_MAX_ERRORS == MAX_ERRORS
+    assert f"lists at most {MAX_ERRORS} errors" in schema["info"]["description"]
