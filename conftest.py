@@ -1,5 +1,7 @@
 """Suite-wide fixtures: API clients, users, a clean cache and content store."""
 
+from urllib.parse import urlsplit
+
 import pytest
 from django.conf import settings
 from django.core.cache import cache
@@ -15,16 +17,36 @@ from chats.tests.stores import drop_all_content
 
 
 def pytest_report_header(config):
-    database = "PostgreSQL" if settings.TEST_USES_POSTGRES else "SQLite (fallback)"
-    cache_backend = "Redis" if settings.TEST_USES_REDIS else "local memory (fallback)"
-    lines = [f"stores: database={database}, cache={cache_backend}, content=mongomock"]
+    database = settings.DATABASES["default"]
+    if settings.TEST_USES_POSTGRES:
+        test_name = database.get("TEST", {}).get("NAME") or f"test_{database['NAME']}"
+        where = f"PostgreSQL {database['HOST']}:{database['PORT']}, database {test_name} (created and dropped by the run)"
+    else:
+        where = "SQLite in memory"
+    if settings.TEST_USES_REDIS:
+        cache_where = f"Redis {_without_password(settings.TEST_REDIS_URL)} (flushed before and after every test)"
+    else:
+        cache_where = "local memory"
+    lines = [
+        f"database: {where} [{settings.TEST_DATABASE_SOURCE}]",
+        f"cache: {cache_where} [{settings.TEST_REDIS_SOURCE}]",
+        "content: mongomock (in process)",
+        "Choose with DATABASE_URL and REDIS_URL; TEST_ADOPT_LOCAL_SERVICES=0 skips the local servers.",
+    ]
     if not (settings.TEST_USES_POSTGRES and settings.TEST_USES_REDIS):
         lines.append(
-            "WARNING: PostgreSQL or Redis did not answer; running on the fallback and "
+            "WARNING: PostgreSQL or Redis is not in use; running on the fallback and "
             "skipping the tests that need them. Start them (or set DATABASE_URL/REDIS_URL) "
             "for a full run."
         )
     return lines
+
+
+def _without_password(url):
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
 
 
 def pytest_collection_modifyitems(config, items):

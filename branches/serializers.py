@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from chatproject.api.serializers import StrictSerializer
+from chatproject.api.serializers import QuerySerializer, StrictSerializer
 from chats.serializers import (
     MessageTextField,
     TitleField,
@@ -24,7 +24,7 @@ class BranchCreateInputSerializer(StrictSerializer):
         return validate_question_and_response(attrs)
 
 
-class ChatIdQuerySerializer(serializers.Serializer):
+class ChatIdQuerySerializer(QuerySerializer):
     chat_id = serializers.UUIDField()
 
 

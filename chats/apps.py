@@ -12,12 +12,16 @@ class ChatsConfig(AppConfig):
 
     def ready(self):
         from chatproject.api.health import register_check
+        from chatproject.startup import on_serving
 
         from . import content_repository
         from .health import MongoDB
 
         content_repository.connect()
-        register_check("mongodb", MongoDB, essential=True)
+        on_serving(_drop_chats_without_content)
+        register_check(
+            MongoDB, name=lambda: "mongomock" if content_repository.is_ephemeral() else "mongodb", essential=True
+        )
         if content_repository.is_ephemeral() and settings.MONGODB_WARN_IF_EPHEMERAL:
             logger.warning(
                 "\n%s\nMessage content is stored in an in-process MongoDB stand-in "
@@ -26,3 +30,9 @@ class ChatsConfig(AppConfig):
                 "!" * 78,
                 "!" * 78,
             )
+
+
+def _drop_chats_without_content():
+    from .ephemeral import drop_chats_without_content_at_start
+
+    drop_chats_without_content_at_start()

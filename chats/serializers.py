@@ -7,7 +7,7 @@ document it (a test keeps both in step).
 from django.conf import settings
 from rest_framework import serializers
 
-from chatproject.api.serializers import StrictSerializer
+from chatproject.api.serializers import QuerySerializer, StrictSerializer
 
 from .models import ChatStatus
 
@@ -74,14 +74,14 @@ class ChatUpdateInputSerializer(StrictSerializer):
     title = TitleField()
 
 
-class PageQuerySerializer(serializers.Serializer):
+class PageQuerySerializer(QuerySerializer):
     chat_id = serializers.UUIDField()
     branch_id = serializers.UUIDField(required=False)
     limit = PageLimitField()
     before = serializers.UUIDField(required=False, help_text="A response_id on the path: the page ends just before it.")
 
 
-class ChatListQuerySerializer(serializers.Serializer):
+class ChatListQuerySerializer(QuerySerializer):
     search = TitleField(required=False, allow_blank=True)
     cursor = serializers.CharField(required=False, allow_blank=True)
     page_size = serializers.IntegerField(min_value=1, required=False, help_text="Default 20; above 100 is read as 100.")

@@ -1,38 +1,92 @@
 """`GET /health`: every store the service needs, each probed by a
-django-health-check check, answered as
-`{"status": "ok" | "degraded" | "down", "checks": {name: "ok" | "down"}}`.
+django-health-check check and reported under the name of what it checks:
+`postgres`, `mongodb` and `redis` in production (the documented keys);
+`sqlite`, `mongomock` and `locmem` on the embedded defaults of local use.
 
 "degraded" (still 200) when only a store the API can live without is down
-(Redis: reads just miss the cache); "down" (503) when an essential one is.
-The database and the cache are checked here; an app that owns another store
+(the cache: reads just miss it); "down" (503) when an essential one is. The
+database and the cache are checked here; an app that owns another store
 registers its check in its `AppConfig.ready()` (`register_check`), so this
 module imports no app.
 """
 
+import dataclasses
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from health_check.base import HealthCheck
 from health_check.checks import Cache, Database
 from health_check.views import HealthCheckView
 
-# name -> (django-health-check check class, essential), in report order.
-CHECKS = {"postgres": (Database, True), "redis": (Cache, False)}
+from .views import error_body
+
+CACHE_NAMES = {"django_redis.cache.RedisCache": "redis", "django.core.cache.backends.locmem.LocMemCache": "locmem"}
 
 
-def register_check(name, check, *, essential):
-    """Report `check` (a django-health-check check class) under `name`."""
-    CHECKS[name] = (check, essential)
+def database_name() -> str:
+    return "postgres" if connection.vendor == "postgresql" else connection.vendor
+
+
+def cache_name() -> str:
+    backend = settings.CACHES["default"]["BACKEND"]
+    return CACHE_NAMES.get(backend, backend.rsplit(".", 1)[-1].lower())
+
+
+@dataclasses.dataclass(frozen=True)
+class Registered:
+    name: Callable[[], str]  # what it checks right now
+    check: type[HealthCheck]
+    essential: bool  # the API cannot work without it
+
+
+# In report order: the database, the stores apps register, the cache.
+_DATABASE = Registered(database_name, Database, True)
+_CACHE = Registered(cache_name, Cache, False)
+_registered: list[Registered] = []
+
+
+def register_check(check: type[HealthCheck], *, name: Callable[[], str], essential: bool) -> None:
+    """Report `check` (a django-health-check check class) under `name()`."""
+    _registered.append(Registered(name, check, essential))
+
+
+def registered() -> list[Registered]:
+    return [_DATABASE, *_registered, _CACHE]
 
 
 class HealthView(HealthCheckView):
+    http_method_names = ["get", "head"]
+
     @property
     def checks(self):
-        return [check for check, _ in CHECKS.values()]
+        return [entry.check for entry in registered()]
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # No cookie-authenticated writes here: any other method is a 405 in
+        # the error shape, never Django's CSRF page.
+        return csrf_exempt(super().as_view(**initkwargs))
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        body = error_body(
+            error_type="client_error", code="method_not_allowed", detail=f'Method "{request.method}" not allowed.'
+        )
+        response = JsonResponse(body, status=405, headers={"Allow": ", ".join(self._allowed_methods())})
+
+        async def respond():
+            return response
+
+        return respond()
 
     async def get(self, request, *args, **kwargs):
-        registered = list(CHECKS.items())
+        entries = registered()
         await super().get(request, *args, **kwargs)
         checks, status = {}, "ok"
-        for (name, (_, essential)), result in zip(registered, self.results, strict=True):
-            checks[name] = "down" if result.error else "ok"
+        for entry, result in zip(entries, self.results, strict=True):
+            checks[entry.name()] = "down" if result.error else "ok"
             if result.error:
-                status = "down" if essential or status == "down" else "degraded"
+                status = "down" if entry.essential or status == "down" else "degraded"
         return JsonResponse({"status": status, "checks": checks}, status=503 if status == "down" else 200)

@@ -1,23 +1,30 @@
-"""JSON parsing with the body size limit enforced.
+"""JSON parsing with the body size limit enforced, UTF-8 only.
 
 DRF reads the body as a stream, so Django's `DATA_UPLOAD_MAX_MEMORY_SIZE` check
 (done only in `request.body`) never fires for API requests; this parser applies
-the same limit and answers 413.
+the same limit and answers 413. JSON is UTF-8 (RFC 8259): a body declared in
+another charset is refused with 415 rather than decoded as that charset.
 """
 
 import io
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError
+from django.utils.http import parse_header_parameters
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
 
 from chatproject.errors import PayloadTooLarge
 
+UTF8_NAMES = {"utf-8", "utf8"}
+
 
 class LimitedJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
+        charset = parse_header_parameters(media_type or "")[1].get("charset")
+        if charset is not None and charset.lower() not in UTF8_NAMES:
+            raise UnsupportedMediaType(media_type, detail=f'Unsupported charset "{charset}": JSON must be UTF-8.')
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        body = stream.read(limit + 1)
+        body = stream.read(limit + 1) if stream is not None else b""
         if len(body) > limit:
             raise PayloadTooLarge()
         try:

@@ -1,16 +1,45 @@
 """Input serializers that refuse what they do not expect.
 
 DRF drops unknown keys silently; the API contract answers 400 for an unknown
-or read-only field instead, so a client's typo never passes for success.
+or read-only field instead, so a client's typo never passes for success. DRF
+also turns the JSON number 0 into the text "0" (and a number into a UUID):
+text and ids must be JSON strings here. A body with thousands of unknown keys
+stops being examined once there are more errors than a response lists.
 """
 
 from collections.abc import Mapping
 
+from django.conf import settings
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+# CharField covers EmailField, RegexField, SlugField and the model serializers'
+# text fields.
+STRING_FIELDS = (serializers.CharField, serializers.UUIDField)
 
-class StrictInputMixin:
+
+class JsonStringsMixin:
+    def to_internal_value(self, data):
+        if not isinstance(data, Mapping):
+            return super().to_internal_value(data)
+        errors = {
+            key: [ErrorDetail(field.error_messages["invalid"], code="invalid")]
+            for key, field in ((key, self.fields.get(key)) for key in data)
+            if isinstance(field, STRING_FIELDS) and data[key] is not None and not isinstance(data[key], str)
+        }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not errors:
+                raise
+            # The other fields' errors too, in one answer.
+            raise serializers.ValidationError({**exc.detail, **errors}) from None
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class StrictInputMixin(JsonStringsMixin):
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
             errors = {}
@@ -20,6 +49,8 @@ class StrictInputMixin:
                     errors[key] = [ErrorDetail("Unknown field.", code="unknown_field")]
                 elif field.read_only:
                     errors[key] = [ErrorDetail("This field is read-only.", code="read_only")]
+                if len(errors) > settings.API_MAX_ERRORS:
+                    break  # enough to fill a response
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
@@ -27,3 +58,14 @@ class StrictInputMixin:
 
 class StrictSerializer(StrictInputMixin, serializers.Serializer):
     pass
+
+
+class QuerySerializer(JsonStringsMixin, serializers.Serializer):
+    """Query parameters (plus the ids a read may take in its body). A query
+    string's empty value counts as given, as in a JSON body: `page_size=` is
+    not a number, it does not mean "the default"."""
+
+    def __init__(self, instance=None, data=serializers.empty, **kwargs):
+        if hasattr(data, "dict") and hasattr(data, "getlist"):
+            data = data.dict()
+        super().__init__(instance, data=data, **kwargs)

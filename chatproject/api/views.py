@@ -2,7 +2,10 @@
 /health, so no client ever parses an HTML page."""
 
 from django.http import JsonResponse
+from django.urls import Resolver404, resolve
 from django.views import defaults
+from django.views.csrf import csrf_failure as html_csrf_failure
+from django.views.decorators.csrf import csrf_exempt
 
 _JSON_PREFIXES = ("/api/", "/health")
 
@@ -16,11 +19,28 @@ def _wants_json(request):
     return request.path.startswith(_JSON_PREFIXES)
 
 
+def _route_without_trailing_slash(path):
+    """The real route a path with a stray trailing slash was meant for, if any."""
+    if not path.endswith("/") or path == "/":
+        return None
+    try:
+        match = resolve(path.rstrip("/"))
+    except Resolver404:
+        return None
+    return None if match.func is not_found else path.rstrip("/")
+
+
+# Exempt: an unknown URL takes no write, so a POST to one is a 404, not a CSRF
+# failure (the API authenticates by token, never by cookie).
+@csrf_exempt
 def not_found(request, exception=None):
     if not _wants_json(request):
         return defaults.page_not_found(request, exception)
-    body = error_body(error_type="client_error", code="not_found", detail="Not found.")
-    return JsonResponse(body, status=404)
+    detail = "Not found."
+    intended = _route_without_trailing_slash(request.path_info)
+    if intended:
+        detail = f"Not found. Did you mean {intended} (no trailing slash)?"
+    return JsonResponse(error_body(error_type="client_error", code="not_found", detail=detail), status=404)
 
 
 def bad_request(request, exception=None):
@@ -35,3 +55,11 @@ def server_error(request):
         return defaults.server_error(request)
     body = error_body(error_type="server_error", code="error", detail="A server error occurred.")
     return JsonResponse(body, status=500)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the admin keeps Django's page; the API answers JSON."""
+    if not _wants_json(request):
+        return html_csrf_failure(request, reason)
+    body = error_body(error_type="client_error", code="csrf_failed", detail=f"CSRF check failed: {reason}")
+    return JsonResponse(body, status=403)

@@ -33,6 +33,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that nothing reads a chunked body before it is read whole.
+    "chatproject.api.middleware.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before CommonMiddleware, so preflight requests are answered here.
@@ -46,6 +48,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "chatproject.urls"
+# JSON in the error shape under /api/ and /health, Django's page elsewhere.
+CSRF_FAILURE_VIEW = "chatproject.api.views.csrf_failure"
 WSGI_APPLICATION = "chatproject.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -96,6 +100,9 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["chatproject.api.parsers.LimitedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["chatproject.api.throttles.UserThrottle"],
+    # Our throttles read settings.NUM_PROXIES themselves; DRF's own default
+    # (None) would trust any X-Forwarded-For.
+    "NUM_PROXIES": NUM_PROXIES,  # noqa: F405
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "chatproject.api.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
@@ -108,8 +115,13 @@ REST_FRAMEWORK = {
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 
+# An error response lists at most this many errors (the last one then says the
+# list was cut), however many a request could produce.
+API_MAX_ERRORS = 20
+
 DRF_STANDARDIZED_ERRORS = {
     "EXCEPTION_HANDLER_CLASS": "chatproject.api.exceptions.ExceptionHandler",
+    "EXCEPTION_FORMATTER_CLASS": "chatproject.api.formatter.BoundedExceptionFormatter",
     # Every error, including unexpected ones, in the documented JSON shape.
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     # Documented on every operation; 409 only on the writes that can raise it.

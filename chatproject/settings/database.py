@@ -1,9 +1,9 @@
 """PostgreSQL through `DATABASE_URL`; SQLite when it is unset (local use only)."""
 
-from .environment import BASE_DIR, env
+from .environment import BASE_DIR, env, env_or_default
 
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": env.db_url_config(env_or_default("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")),
 }
 # A new PostgreSQL connection costs ~2 ms; keep it across requests.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)

@@ -14,7 +14,7 @@ if env.bool("DEBUG", default=False):
 DEBUG = False
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 # The embedded stand-ins lose data; production must name real servers.
-if "DATABASE_URL" not in env:
+if not env("DATABASE_URL", default=""):
     raise ImproperlyConfigured("DATABASE_URL must be set in production.")
 if not env("MONGODB_URI", default="").startswith(("mongodb://", "mongodb+srv://")):
     raise ImproperlyConfigured("MONGODB_URI must name a MongoDB server in production.")

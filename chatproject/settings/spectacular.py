@@ -8,6 +8,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Chats of question/response pairs that can be branched from any earlier "
         "pair. Every error has the shape `{type, errors: [{code, detail, attr}]}`."
+        " An error response lists at most 20 errors: past that, the last item is `too_many_errors`."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

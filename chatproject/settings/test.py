@@ -1,11 +1,12 @@
 """Settings for the test suite.
 
-PostgreSQL and Redis are used when `DATABASE_URL`/`REDIS_URL` name them or when
-they answer on their local default ports. Otherwise the suite falls back to
-SQLite and local memory (so a newcomer's first `make test` passes) and the
-tests that need the real servers are skipped; `REQUIRE_REAL_SERVICES=1` (set by
-CI) turns that fallback into an error. Content always goes to mongomock, in a
-database whose name says "test".
+PostgreSQL and Redis are used when `DATABASE_URL`/`REDIS_URL` name them or,
+unless `TEST_ADOPT_LOCAL_SERVICES=0`, when they answer on their local default
+ports. Otherwise the suite falls back to SQLite and local memory (so a
+newcomer's first `make test` passes) and the tests that need the real servers
+are skipped; `REQUIRE_REAL_SERVICES=1` (set by CI) turns that fallback into an
+error. Content always goes to mongomock, in a database whose name says "test".
+The run's header (conftest.py) says which of them it uses and why.
 """
 
 import socket
@@ -28,12 +29,20 @@ def _answers(host, port):
         return False
 
 
+_adopt = env.bool("TEST_ADOPT_LOCAL_SERVICES", default=True)
 _database_url = env("DATABASE_URL", default="")
-if not _database_url and _answers("127.0.0.1", 5432):
-    _database_url = LOCAL_POSTGRES_URL
+TEST_DATABASE_SOURCE = "DATABASE_URL"
+if not _database_url:
+    TEST_DATABASE_SOURCE = "fallback: DATABASE_URL unset"
+    if _adopt and _answers("127.0.0.1", 5432):
+        _database_url, TEST_DATABASE_SOURCE = LOCAL_POSTGRES_URL, "found on 127.0.0.1:5432, DATABASE_URL unset"
 _redis_url = env("REDIS_URL", default="")
-if not _redis_url and _answers("127.0.0.1", 6379):
-    _redis_url = LOCAL_REDIS_URL
+TEST_REDIS_SOURCE = "REDIS_URL"
+if not _redis_url:
+    TEST_REDIS_SOURCE = "fallback: REDIS_URL unset"
+    if _adopt and _answers("127.0.0.1", 6379):
+        _redis_url, TEST_REDIS_SOURCE = LOCAL_REDIS_URL, "found on 127.0.0.1:6379, REDIS_URL unset"
+TEST_REDIS_URL = _redis_url
 
 if _database_url.startswith(("postgres://", "postgresql://")):
     DATABASES = {"default": env.db_url_config(_database_url)}
@@ -55,6 +64,8 @@ if env.bool("REQUIRE_REAL_SERVICES", default=False) and not (TEST_USES_POSTGRES 
 REAL_MONGODB_URI = env("MONGODB_URI", default="")
 MONGODB_URI = "mongomock://localhost/chat_test"
 MONGODB_WARN_IF_EPHEMERAL = False
+# The suite's chats live in its own database; tests call the start-up pruning themselves.
+PRUNE_CHATS_WITHOUT_CONTENT_AT_START = False
 
 SECRET_KEY = "test-only-secret-key-that-is-long-enough-for-hs256"
 DEBUG = False

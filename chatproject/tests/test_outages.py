@@ -87,4 +87,5 @@ def test_health_reports_each_outage_and_recovery(mongo_down, settings):
     up = client.get("/health").json()
 
     assert (down["status"], down["checks"]["mongodb"]) == ("down", "down")
-    assert (up["status"], up["checks"]["mongodb"]) == ("ok", "ok")
+    # Back on the suite's stand-in, which /health names as such.
+    assert (up["status"], up["checks"]["mongomock"]) == ("ok", "ok")

@@ -142,6 +142,7 @@ def test_create_chat_rejects_wrong_types(auth_client):
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert {(e["code"], e["attr"]) for e in response.json()["errors"]} == {
         ("invalid", "title"),
+        ("invalid", "question"),
         ("null", "response"),
     }
 
