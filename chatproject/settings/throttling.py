@@ -6,3 +6,5 @@ from .environment import env
 THROTTLE_USER_RATE = env("THROTTLE_USER_RATE", default="1000/minute")
 # Login, register and refresh: stricter, keyed by client address.
 THROTTLE_AUTH_RATE = env("THROTTLE_AUTH_RATE", default="10/minute")
+# Generated answers, per user (on top of the user rate).
+THROTTLE_GENERATE_RATE = env("THROTTLE_GENERATE_RATE", default="60/minute")
