@@ -15,6 +15,8 @@ from chats import content_repository
 from chats.tests.factories import ChatFactory
 from chats.tests.stores import drop_all_content
 
+pytest_plugins = ["chats.tests.llm_fixtures"]
+
 
 def pytest_report_header(config):
     database = settings.DATABASES["default"]

@@ -90,7 +90,7 @@ def spread_branches(*, owner, seeded, count):
     made = []
     for k in range(count):
         response_id = seeded.response_ids[(k * seeded.pairs) // count]
-        branch = branch_create(user=owner, chat_id=seeded.chat_id, response_id=response_id, activate=False)
+        branch, _ = branch_create(user=owner, chat_id=seeded.chat_id, response_id=response_id, activate=False)
         made.append(branch.id)
     seeded.branch_ids.extend(made)
     return made
@@ -102,7 +102,7 @@ def deep_chain(*, owner, seeded, levels=DEEP_LEVELS):
     fork_after = seeded.response_ids[-1]
     branch = None
     for level in range(levels):
-        branch = branch_create(
+        branch, _ = branch_create(
             user=owner,
             chat_id=seeded.chat_id,
             response_id=fork_after,

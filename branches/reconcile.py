@@ -20,7 +20,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
-from chats import content_repository
+from chats import content_repository, generation
 from chats.models import Branch, Chat
 from chats.services import chat_content_discard
 
@@ -34,6 +34,8 @@ KINDS = {
     "missing_fork_entry": "a branch missing from its fork pair's branches list",
     "missing_fork_pair": "a branch whose fork pair is missing",
     "message_count_mismatch": "a branch's message_count disagrees with its content",
+    "dead_generation": "a pair left generating by a generation whose process died",
+    "stale_generation_claim": "a branch claimed by a generation that is not running",
 }
 
 
@@ -167,6 +169,41 @@ def check_chat(*, chat: Chat, grace: int) -> list[Problem]:
                     lambda h=holder, r=response_id, b=branch_id: services.fork_entry_add(
                         chat_id=chat_id, holder_branch_id=h, response_id=r, branch_id=b
                     ),
+                )
+            )
+
+    stored_ids = {response_id for pairs in pairs_of.values() for response_id, _ in pairs}
+    generating = {}  # response id -> the pair's outline, for pairs still generating
+    for branch_id, buckets in by_branch.items():
+        for bucket in buckets:
+            for pair in bucket["qa_pairs"]:
+                if pair.get("status") == content_repository.GENERATING:
+                    generating[pair["response_id"]] = (branch_id, pair)
+    for response_id, (branch_id, pair) in sorted(generating.items()):
+        if generation.is_dead(content_repository.StoredPair(
+            branch_id=branch_id, index=0, response_id=response_id, question="", response="",
+            timestamp=pair["timestamp"], branches=[], status=pair["status"], saved_at=pair.get("saved_at"),
+        )):
+            problems.append(
+                Problem(
+                    "dead_generation",
+                    chat_id,
+                    f"pair {response_id} of branch {branch_id} has been generating since {pair.get('saved_at')}; "
+                    "it becomes interrupted (failed without text)",
+                    lambda r=response_id: generation.recover_pair(chat_id=chat_id, response_id=r),
+                )
+            )
+    for branch_id, branch in branches.items():
+        claim = branch.generating_response_id
+        # A claim whose pair is not written yet belongs to a generation being
+        # started (and a new generation takes over one whose start crashed).
+        if claim is not None and str(claim) in stored_ids and str(claim) not in generating:
+            problems.append(
+                Problem(
+                    "stale_generation_claim",
+                    chat_id,
+                    f"branch {branch_id} is claimed by pair {claim}, which is not generating",
+                    lambda b=branch_id, r=str(claim): generation.release_branch(branch_id=b, response_id=r),
                 )
             )
 

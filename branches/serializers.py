@@ -5,6 +5,8 @@ from rest_framework import serializers
 from chatproject.api.serializers import QuerySerializer, StrictSerializer
 from chats.serializers import (
     MessageTextField,
+    PairOutputSerializer,
+    StreamField,
     TitleField,
     validate_question_and_response,
 )
@@ -19,6 +21,7 @@ class BranchCreateInputSerializer(StrictSerializer):
     question = MessageTextField(required=False)
     response = MessageTextField(required=False)
     activate = serializers.BooleanField(required=False, default=True)
+    stream = StreamField()
 
     def validate(self, attrs):
         return validate_question_and_response(attrs)
@@ -52,6 +55,10 @@ class BranchOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     is_active = serializers.BooleanField()
     is_root = serializers.BooleanField()
+
+
+class BranchWithMessagesOutputSerializer(BranchOutputSerializer):
+    messages = PairOutputSerializer(many=True, help_text="Its first pair, or empty.")
 
 
 class BranchListOutputSerializer(serializers.Serializer):

@@ -10,7 +10,13 @@ The JSON export (`FORMAT`, version 1) is:
         "fork_response_id",             # the parent's pair it forks after, or null
         "fork_position",                # how many pairs it inherits
         "created_at",
-        "pairs": [{"response_id", "question", "response", "timestamp"}]}]}
+        "pairs": [{"response_id", "question", "response", "timestamp",
+                   "status", "model", "finish_reason", "usage"}]}]}
+
+The last four say how a response came to be (a generated one: its model,
+why it ended, its tokens); exports made before generation existed lack them,
+and their pairs import as `complete`. A pair still `generating` when exported
+imports as `interrupted` with the text it had.
 
 A pair's list of branches forking after it is not exported: it follows from
 the branches' `fork_response_id`, and importing rebuilds it. Import goes
@@ -82,6 +88,10 @@ def export_tree(chat, *, progress=_as_is):
                         "question": p.question,
                         "response": p.response,
                         "timestamp": iso_datetime(p.timestamp),
+                        "status": p.status,
+                        "model": p.model,
+                        "finish_reason": p.finish_reason,
+                        "usage": p.usage,
                     }
                     for p in content_repository.read_all_pairs(chat_id=chat.id, branch_id=b.id)
                 ],
@@ -150,6 +160,7 @@ def validate_export(data):
             _when(branch["created_at"])
             for pair in branch["pairs"]:
                 _when(pair["timestamp"])
+                _check_generation(pair)
                 _check_text(pair["question"], settings.MAX_MESSAGE_CHARS, "question")
                 _check_text(pair["response"], settings.MAX_MESSAGE_CHARS, "response")
             seen.add(branch["id"])
@@ -164,6 +175,41 @@ def validate_export(data):
             raise
         raise InvalidExport(f"malformed export: {exc!r}") from exc
     return sum(len(b["pairs"]) for b in branches)
+
+
+STATUSES = {"complete", "generating", "interrupted", "failed"}
+FINISH_REASONS = {None, "stop", "length", "interrupted", "error"}
+
+
+def _check_generation(pair):
+    if pair.get("status", "complete") not in STATUSES:
+        raise InvalidExport(f"unknown pair status {pair['status']!r}")
+    if pair.get("finish_reason") not in FINISH_REASONS:
+        raise InvalidExport(f"unknown finish_reason {pair['finish_reason']!r}")
+    model, usage = pair.get("model"), pair.get("usage")
+    if model is not None and (not isinstance(model, str) or len(model) > 200):
+        raise InvalidExport("a pair's model must be a name of at most 200 characters")
+    if usage is not None and not (
+        isinstance(usage, dict)
+        and set(usage) == {"prompt_tokens", "completion_tokens"}
+        and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in usage.values())
+    ):
+        raise InvalidExport("a pair's usage must be {prompt_tokens, completion_tokens}, counts")
+
+
+def _generation(pair):
+    """How an exported pair's response came to be, for `append_pair`."""
+    status = pair.get("status", "complete")
+    if status == "complete" and pair.get("model") is None:
+        return None  # a response the client sent
+    if status == "generating":
+        status = "interrupted"  # its generation is not coming with it
+    return {
+        "status": status,
+        "model": pair.get("model"),
+        "finish_reason": pair.get("finish_reason"),
+        "usage": pair.get("usage"),
+    }
 
 
 def _check_text(value, limit, what):
@@ -183,7 +229,7 @@ def import_tree(data, *, owner, progress=_as_is):
         for branch in progress(data["branches"], len(data["branches"])):
             if branch["parent_id"] is not None:
                 fork = branch["fork_response_id"]
-                made = services.branch_create(
+                made, _ = services.branch_create(
                     user=owner,
                     chat_id=chat.id,
                     response_id=None if fork is None else response_ids[fork],
@@ -199,6 +245,7 @@ def import_tree(data, *, owner, progress=_as_is):
                     question=pair["question"],
                     response=pair["response"],
                     timestamp=_when(pair["timestamp"]),
+                    generation={"generation": _generation(pair)},
                 )
                 response_ids[pair["response_id"]] = stored.response_id
         services.branch_activate(user=owner, chat_id=chat.id, branch_id=new_ids[data["active_branch_id"]])

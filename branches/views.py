@@ -5,11 +5,17 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from chatproject.api.openapi import LOCKED, ErrorResponse409Serializer
+from chatproject.api.openapi import (
+    LOCKED,
+    ErrorResponse409Serializer,
+    generation_responses,
+)
 from chatproject.api.params import QUERY_OR_BODY, validated
 from chatproject.api.reads import cached_read
-from chats.representations import annotated_chat_representation
-from chats.serializers import ChatOutputSerializer
+from chatproject.api.streams import EventStreamNegotiationMixin
+from chats.representations import annotated_chat_representation, pair_representation
+from chats.responses import generation_response, throttle_generation
+from chats.serializers import ChatOutputSerializer, RegenerateInputSerializer
 
 from . import selectors, services
 from .serializers import (
@@ -19,6 +25,7 @@ from .serializers import (
     BranchListOutputSerializer,
     BranchOutputSerializer,
     BranchRenameInputSerializer,
+    BranchWithMessagesOutputSerializer,
     ChatIdQuerySerializer,
 )
 
@@ -31,17 +38,33 @@ DELETE_CONFLICTS = {
 }
 
 
-class BranchViewSet(viewsets.GenericViewSet):
+def branch_generation_response(branch, generation, *, stream):
+    """A new branch whose first pair is being generated (edit, regenerate)."""
+    return generation_response(
+        generation,
+        stream=stream,
+        lead=[("branch", selectors.branch_written(branch=branch))],
+        body=lambda pair: {**selectors.branch_written(branch=branch), "messages": [pair]},
+    )
+
+
+class BranchViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
     @extend_schema(
         operation_id="branches_create_branch",
         request=BranchCreateInputSerializer,
-        responses={201: BranchOutputSerializer, **LOCKED},
+        responses=generation_responses(BranchWithMessagesOutputSerializer),
     )
     @action(detail=False, methods=["post"], url_path="create-branch")
     def create_branch(self, request):
         data = validated(BranchCreateInputSerializer, request)
-        branch = services.branch_create(user=request.user, **data)
-        return Response(selectors.branch_written(branch=branch), status=status.HTTP_201_CREATED)
+        stream = data.pop("stream")
+        if "question" in data and "response" not in data:
+            throttle_generation(request, self)
+            branch, generation = services.branch_generate(user=request.user, **data)
+            return branch_generation_response(branch, generation, stream=stream)
+        branch, first = services.branch_create(user=request.user, **data)
+        messages = [] if first is None else [pair_representation(first, position=branch.fork_position)]
+        return Response({**selectors.branch_written(branch=branch), "messages": messages}, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         operation_id="branches_get_branches", parameters=[ChatIdQuerySerializer], responses={200: BranchListOutputSerializer}
@@ -84,3 +107,20 @@ class BranchViewSet(viewsets.GenericViewSet):
         data = validated(BranchDeleteInputSerializer, request, (*QUERY_OR_BODY, "cascade"))
         services.branch_delete(user=request.user, **data)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RegenerateViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
+    """`POST messages/regenerate`: a message route, served by this app since
+    it makes a branch."""
+
+    @extend_schema(
+        operation_id="messages_regenerate",
+        request=RegenerateInputSerializer,
+        responses=generation_responses(BranchWithMessagesOutputSerializer),
+    )
+    def regenerate(self, request):
+        data = validated(RegenerateInputSerializer, request)
+        stream = data.pop("stream")
+        throttle_generation(request, self)
+        branch, generation = services.pair_regenerate(user=request.user, **data)
+        return branch_generation_response(branch, generation, stream=stream)

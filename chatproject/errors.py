@@ -24,6 +24,9 @@ class DomainError(Exception):
     status: ClassVar[HTTPStatus]
     code: ClassVar[str | None] = None
     default_detail: ClassVar[str]
+    # The input field at fault, for errors of a request's content (400): the
+    # API answers them as validation errors of that field.
+    attr: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -97,3 +100,39 @@ class DatabaseUnavailable(ServiceUnavailable):
 
 class ContentStoreUnavailable(ServiceUnavailable):
     default_detail = "The content store is unavailable. Try again later."
+
+
+class ResponseRequired(DomainError):
+    status = HTTPStatus.BAD_REQUEST
+    code = "response_required"
+    attr = "response"
+    default_detail = "Generation is off: send the response with the question."
+
+
+class GenerationInProgress(Conflict):
+    code = "generation_in_progress"
+    default_detail = "An answer is being generated on this branch; wait for it or stop it."
+
+
+class ModelError(DomainError):
+    """The model server answered with an error (an unknown model, a rejected key…)."""
+
+    status = HTTPStatus.BAD_GATEWAY
+    code = "model_error"
+    default_detail = "The language model answered with an error."
+
+
+class ModelUnavailable(ServiceUnavailable):
+    code = "model_unavailable"
+    default_detail = "The language model cannot be reached. Try again later."
+
+
+class ModelBusy(ServiceUnavailable):
+    code = "model_busy"
+    default_detail = "Every generation slot is busy. Try again in a moment."
+
+
+class ModelTimeout(DomainError):
+    status = HTTPStatus.GATEWAY_TIMEOUT
+    code = "model_timeout"
+    default_detail = "The language model did not start answering in time."

@@ -66,6 +66,10 @@ class Branch(models.Model):
     name = models.CharField(max_length=settings.MAX_TITLE_CHARS)
     # The branch's own pairs; kept by the services, repaired by reconcile_content.
     message_count = models.PositiveIntegerField(default=0)
+    # The pair being generated on this branch, if any: one generation per
+    # branch at a time, claimed and released by single conditional UPDATEs, so
+    # no lock is held while a model runs (chats.generation).
+    generating_response_id = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -35,4 +35,8 @@ def pair_representation(pair, *, position):
         "branches": [str(b) for b in pair.branches],
         "branch_id": pair.branch_id,
         "position": position,
+        "status": pair.status,
+        "model": pair.model,
+        "finish_reason": pair.finish_reason,
+        "usage": pair.usage,
     }

@@ -14,6 +14,7 @@ from accounts.models import User
 from chatproject.errors import NotFound
 
 from . import content_repository
+from .content_repository import StoredPair
 from .models import Branch, Chat, ChatStatus
 from .representations import chat_representation, pair_representation
 
@@ -65,6 +66,17 @@ def branch_get(*, chat: Chat, branch_id: uuid.UUID | None) -> Branch:
         return Branch.objects.get(chat=chat, pk=branch_id or chat.active_branch_id)
     except Branch.DoesNotExist:
         raise NotFound("Branch not found in this chat.") from None
+
+
+def pair_get(*, user: User, chat_id: uuid.UUID, response_id: uuid.UUID) -> tuple[StoredPair, int]:
+    """A pair of the user's chat with its position in its own branch's path,
+    or NotFound."""
+    chat = chat_get(user=user, chat_id=chat_id)
+    pair = content_repository.read_pair(chat_id=chat.id, response_id=response_id)
+    branch = Branch.objects.filter(chat=chat, pk=pair.branch_id).first() if pair else None
+    if branch is None:
+        raise NotFound("No pair with this response_id in this chat.")
+    return pair, branch.fork_position + pair.index
 
 
 def chat_branches(*, chat: Chat) -> list[Branch]:

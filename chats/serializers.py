@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from chatproject.api.serializers import QuerySerializer, StrictSerializer
 
+from . import content_repository
 from .models import ChatStatus
 
 
@@ -46,20 +47,31 @@ class PageLimitField(serializers.IntegerField):
 
 
 def validate_question_and_response(attrs):
-    """The first pair of a chat or branch: both parts or neither."""
-    has_question, has_response = "question" in attrs, "response" in attrs
-    if has_question != has_response:
-        missing = "response" if has_question else "question"
+    """The first pair of a chat or branch: a question and its response, a
+    question alone (the model answers it), or neither; never a response alone."""
+    if "response" in attrs and "question" not in attrs:
         raise serializers.ValidationError(
-            {missing: [serializers.ErrorDetail("Give both question and response, or neither.", code="required")]}
+            {"question": [serializers.ErrorDetail("A response needs its question.", code="required")]}
         )
     return attrs
+
+
+class StreamField(serializers.BooleanField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            required=False,
+            default=False,
+            help_text="With a generated response: answer `200 text/event-stream` with the events "
+            "`pair`, `delta`…, then `done` or `error`, instead of waiting for the whole answer.",
+            **kwargs,
+        )
 
 
 class ChatCreateInputSerializer(StrictSerializer):
     title = TitleField(required=False)
     question = MessageTextField(required=False)
     response = MessageTextField(required=False)
+    stream = StreamField()
 
     def validate(self, attrs):
         return validate_question_and_response(attrs)
@@ -91,7 +103,20 @@ class MessageAddInputSerializer(StrictSerializer):
     chat_id = serializers.UUIDField()
     branch_id = serializers.UUIDField(required=False)
     question = MessageTextField()
-    response = MessageTextField()
+    response = MessageTextField(required=False, help_text="Omitted: the model answers (the pair is generated).")
+    stream = StreamField()
+
+
+class RegenerateInputSerializer(StrictSerializer):
+    chat_id = serializers.UUIDField()
+    response_id = serializers.UUIDField(help_text="The pair to answer again.")
+    activate = serializers.BooleanField(required=False, default=True)
+    stream = StreamField()
+
+
+class PairIdInputSerializer(StrictSerializer):
+    chat_id = serializers.UUIDField()
+    response_id = serializers.UUIDField()
 
 
 class ChatOutputSerializer(serializers.Serializer):
@@ -105,6 +130,11 @@ class ChatOutputSerializer(serializers.Serializer):
     branch_count = serializers.IntegerField()
 
 
+class UsageOutputSerializer(serializers.Serializer):
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
+
+
 class PairOutputSerializer(serializers.Serializer):
     response_id = serializers.UUIDField()
     question = serializers.CharField()
@@ -113,6 +143,16 @@ class PairOutputSerializer(serializers.Serializer):
     branches = serializers.ListField(child=serializers.UUIDField(), help_text="Branches forking right after this pair.")
     branch_id = serializers.UUIDField(help_text="The branch that holds this pair.")
     position = serializers.IntegerField(help_text="0-based place in the path being read.")
+    status = serializers.ChoiceField(
+        choices=content_repository.PAIR_STATUSES,
+        help_text="`generating` while the model answers (the response is the text so far); a response the "
+        "client sent is `complete`.",
+    )
+    model = serializers.CharField(allow_null=True, help_text="The model that generated the response; null when the client sent it.")
+    finish_reason = serializers.ChoiceField(
+        choices=["stop", "length", "interrupted", "error"], allow_null=True, help_text="Why the generation ended."
+    )
+    usage = UsageOutputSerializer(allow_null=True, help_text="Tokens of the generation, when the model reports them.")
 
 
 class ChatWithMessagesOutputSerializer(ChatOutputSerializer):

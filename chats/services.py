@@ -42,25 +42,40 @@ def default_title(question: str | None) -> str:
 
 
 def chat_create(
-    *, user: User, title: str | None = None, question: str | None = None, response: str | None = None
+    *,
+    user: User,
+    title: str | None = None,
+    question: str | None = None,
+    response: str | None = None,
+    generation: dict | None = None,
 ) -> tuple[Chat, StoredPair | None]:
     """Create a chat with its root branch and, optionally, its first pair.
 
     All or nothing from the client's view: the pair is written first, so a
     MongoDB failure leaves no chat; a PostgreSQL failure after it removes the
     pair again (or leaves content without a chat for reconcile_content).
+    With `generation` (`chats.generation.pair_options()`), the first pair is
+    stored to be generated and the root is created claimed by it.
     Returns (chat, first pair or None).
     """
     chat_id, root_id = uuid.uuid4(), uuid.uuid4()
     first = None
     if question is not None:
-        first = content_repository.append_pair(chat_id=chat_id, branch_id=root_id, question=question, response=response)
+        first = content_repository.append_pair(
+            chat_id=chat_id, branch_id=root_id, question=question, response=response or "", **(generation or {})
+        )
     try:
         with transaction.atomic():
             chat = Chat.objects.create(
                 id=chat_id, owner=user, title=title or default_title(question), active_branch_id=root_id
             )
-            Branch.objects.create(id=root_id, chat=chat, name=ROOT_BRANCH_NAME, message_count=1 if first else 0)
+            Branch.objects.create(
+                id=root_id,
+                chat=chat,
+                name=ROOT_BRANCH_NAME,
+                message_count=1 if first else 0,
+                generating_response_id=first.response_id if generation else None,
+            )
     except Exception:
         if first is not None:
             _remove_orphan_content(chat_id)
@@ -154,9 +169,11 @@ def message_add(
     question: str,
     response: str,
     timestamp: datetime.datetime | None = None,
+    generation: dict | None = None,
 ) -> tuple[StoredPair, int]:
     """Append a pair to a branch (the active one by default). `timestamp` is
     for imports that keep the original time; the API never passes it.
+    `generation` (`chats.generation.pair_options()`) stores it to be generated.
 
     Returns (pair, its position in the branch's path).
     """
@@ -164,7 +181,12 @@ def message_add(
     ensure_writable(chat)
     branch = branch_get(chat=chat, branch_id=branch_id)
     pair = content_repository.append_pair(
-        chat_id=chat.id, branch_id=branch.id, question=question, response=response, timestamp=timestamp
+        chat_id=chat.id,
+        branch_id=branch.id,
+        question=question,
+        response=response,
+        timestamp=timestamp,
+        **(generation or {}),
     )
     if not record_own_pairs_added(chat_id=chat.id, branch_id=branch.id, count=1):
         # The branch (or the chat) was deleted while the pair was being written:

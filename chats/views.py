@@ -5,17 +5,20 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from chatproject.api.openapi import LOCKED
+from chatproject.api.openapi import LOCKED, STREAM_EVENTS, generation_responses
 from chatproject.api.pagination import ActivityCursorPagination
 from chatproject.api.params import validated
 from chatproject.api.reads import cached_read
+from chatproject.api.streams import EventStreamNegotiationMixin
 
+from . import generation as generations
 from . import selectors, services
 from .representations import (
     annotated_chat_representation,
     chat_representation,
     pair_representation,
 )
+from .responses import attached_response, generation_response, throttle_generation
 from .serializers import (
     ChatCreateInputSerializer,
     ChatIdInputSerializer,
@@ -27,6 +30,7 @@ from .serializers import (
     MessageAddInputSerializer,
     MessagesPageOutputSerializer,
     PageQuerySerializer,
+    PairIdInputSerializer,
     PairOutputSerializer,
 )
 
@@ -40,15 +44,29 @@ def page_arguments(data):
     }
 
 
-class ChatViewSet(viewsets.GenericViewSet):
+class ChatViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
     @extend_schema(
         operation_id="chats_create_chat",
         request=ChatCreateInputSerializer,
-        responses={201: ChatWithMessagesOutputSerializer},
+        responses=generation_responses(ChatWithMessagesOutputSerializer),
     )
     @action(detail=False, methods=["post"], url_path="create-chat")
     def create_chat(self, request):
         data = validated(ChatCreateInputSerializer, request)
+        stream = data.pop("stream")
+        if "question" in data and "response" not in data:
+            throttle_generation(request, self)
+            chat, generation = generations.chat_generate(user=request.user, **data)
+            started = chat_representation(chat, root_branch_id=chat.active_branch_id, branch_count=1)
+            return generation_response(
+                generation,
+                stream=stream,
+                lead=[("chat", started)],
+                body=lambda pair: {
+                    **annotated_chat_representation(selectors.chat_summary_get(chat_id=chat.id)),
+                    "messages": [pair],
+                },
+            )
         chat, first = services.chat_create(user=request.user, **data)
         body = {
             **chat_representation(chat, root_branch_id=chat.active_branch_id, branch_count=1),
@@ -94,15 +112,20 @@ class ChatViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response([annotated_chat_representation(chat) for chat in page])
 
 
-class MessageViewSet(viewsets.GenericViewSet):
+class MessageViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
     @extend_schema(
         operation_id="messages_add_message",
         request=MessageAddInputSerializer,
-        responses={201: PairOutputSerializer, **LOCKED},
+        responses=generation_responses(PairOutputSerializer),
     )
     @action(detail=False, methods=["post"], url_path="add-message")
     def add_message(self, request):
         data = validated(MessageAddInputSerializer, request)
+        stream = data.pop("stream")
+        if "response" not in data:
+            throttle_generation(request, self)
+            generation = generations.message_generate(user=request.user, **data)
+            return generation_response(generation, stream=stream, body=lambda pair: pair)
         pair, position = services.message_add(user=request.user, **data)
         return Response(pair_representation(pair, position=position), status=status.HTTP_201_CREATED)
 
@@ -115,3 +138,25 @@ class MessageViewSet(viewsets.GenericViewSet):
     def get_messages(self, request):
         data = validated(PageQuerySerializer, request)
         return cached_read(request, "messages", selectors.messages_page, **page_arguments(data))
+
+    @extend_schema(
+        operation_id="messages_stop_generation",
+        request=PairIdInputSerializer,
+        responses={200: PairOutputSerializer, **LOCKED},
+    )
+    @action(detail=False, methods=["post"], url_path="stop-generation")
+    def stop_generation(self, request):
+        data = validated(PairIdInputSerializer, request)
+        pair, position = generations.generation_stop(user=request.user, **data)
+        return Response(pair_representation(pair, position=position))
+
+    @extend_schema(
+        operation_id="messages_stream_message",
+        parameters=[PairIdInputSerializer],
+        responses={(200, "text/event-stream"): STREAM_EVENTS},
+    )
+    @action(detail=False, methods=["get"], url_path="stream-message")
+    def stream_message(self, request):
+        data = validated(PairIdInputSerializer, request, ("chat_id", "response_id"))
+        pair, position = selectors.pair_get(user=request.user, **data)
+        return attached_response(chat_id=data["chat_id"], pair=pair, position=position)

@@ -72,6 +72,7 @@ def test_branch_after_a_root_pair_inherits_up_to_it(auth_client, chat, root_pair
         "created_at": iso_datetime(branch.created_at),
         "is_active": True,
         "is_root": False,
+        "messages": [],
     }
     add(auth_client, chat, branch.id, "b0")
     page = path(auth_client, chat)
@@ -227,7 +228,7 @@ def test_rename_branch_returns_it(auth_client, chat, root_pairs):
     )
 
     assert response.status_code == HTTPStatus.OK
-    assert response.json() == {**branch, "name": "Plan B"}
+    assert response.json() == {**{k: v for k, v in branch.items() if k != "messages"}, "name": "Plan B"}
 
 
 def test_rename_the_root_and_a_branch_forked_before_the_first_pair(auth_client, chat):
@@ -339,7 +340,8 @@ def test_default_names_count_the_branches(auth_client, chat, root_pairs):
     [
         ({}, "required", "response_id"),
         ({"response_id": "nope"}, "invalid", "response_id"),
-        ({"response_id": None, "question": "q"}, "required", "response"),
+        ({"response_id": None, "response": "r"}, "required", "question"),
+        ({"response_id": None, "question": "q"}, "response_required", "response"),  # generation is off
         ({"response_id": None, "name": ""}, "blank", "name"),
         ({"response_id": None, "activate": "maybe"}, "invalid", "activate"),
         ({"response_id": None, "parent_branch_id": None}, "unknown_field", "parent_branch_id"),
@@ -469,3 +471,19 @@ def test_default_names_never_repeat_after_a_deletion(auth_client, chat, root_pai
     third = fork(auth_client, chat, root_pairs[0]["response_id"])
 
     assert third["name"] == "branch 3"
+
+
+def test_create_branch_with_a_first_pair_returns_it_in_messages(auth_client, chat, root_pairs):
+    response = auth_client.post(
+        CREATE_BRANCH,
+        {"chat_id": str(chat.id), "response_id": root_pairs[1]["response_id"], "question": "q", "response": "r"},
+        format="json",
+    )
+
+    assert response.status_code == HTTPStatus.CREATED
+    body = response.json()
+    [pair] = body["messages"]
+    assert (pair["question"], pair["response"], pair["position"], pair["branch_id"], pair["status"]) == (
+        "q", "r", 2, body["branch_id"], "complete"
+    )
+    assert path(auth_client, chat, body["branch_id"])["messages"][-1] == pair

@@ -43,10 +43,10 @@ def tree(user, settings):
     settings.CONTENT_BUCKET_SIZE = 2
     chat = ChatFactory(owner=user, title="Tree", pairs=5)
     root = pairs(chat, chat.active_branch_id)
-    first = branch_services.branch_create(
+    first, _ = branch_services.branch_create(
         user=user, chat_id=chat.id, response_id=root[2].response_id, name="first", question="f0", response="f0"
     )
-    second = branch_services.branch_create(
+    second, _ = branch_services.branch_create(
         user=user, chat_id=chat.id, response_id=pairs(chat, first.id)[0].response_id, name="second",
         question="s0", response="s0", activate=False,
     )

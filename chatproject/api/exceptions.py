@@ -44,6 +44,8 @@ class ExceptionHandler(handler.ExceptionHandler):
 
 
 def _api_exception(error):
+    if error.attr is not None:
+        return exceptions.ValidationError({error.attr: [exceptions.ErrorDetail(error.detail, code=error.code)]})
     exc = exceptions.APIException(detail=error.detail, code=error.code)
     exc.status_code = error.status
     return exc

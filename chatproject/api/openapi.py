@@ -34,6 +34,8 @@ def _domain_codes(status):
 ErrorCode409Enum = _domain_codes(HTTPStatus.CONFLICT)
 ErrorCode413Enum = _domain_codes(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
 ErrorCode503Enum = _domain_codes(HTTPStatus.SERVICE_UNAVAILABLE)
+ErrorCode502Enum = _domain_codes(HTTPStatus.BAD_GATEWAY)
+ErrorCode504Enum = _domain_codes(HTTPStatus.GATEWAY_TIMEOUT)
 
 
 def _error_response(status, codes, error_type):
@@ -57,6 +59,8 @@ ErrorResponse401Serializer = _error_response(401, ErrorCode401Enum, ClientErrorE
 ErrorResponse409Serializer = _error_response(409, ErrorCode409Enum, ClientErrorEnum)
 ErrorResponse413Serializer = _error_response(413, ErrorCode413Enum, ClientErrorEnum)
 ErrorResponse503Serializer = _error_response(503, ErrorCode503Enum, ServerErrorEnum)
+ErrorResponse502Serializer = _error_response(502, ErrorCode502Enum, ServerErrorEnum)
+ErrorResponse504Serializer = _error_response(504, ErrorCode504Enum, ServerErrorEnum)
 
 # The 409 of every write to a chat.
 LOCKED = {409: OpenApiResponse(ErrorResponse409Serializer, description="The chat is locked (`chat_locked`).")}
@@ -82,3 +86,52 @@ def forbid_unknown_request_fields(result, generator, request, public):
         if name.endswith("Request") and component.get("type") == "object":
             component["additionalProperties"] = False
     return result
+
+
+EVENT_STREAM_DESCRIPTION = """With `"stream": true` and a generated response: `text/event-stream`, one
+event per generation step, each `event: <name>` then `data: <JSON>`:
+
+- `chat` (create-chat only) or `branch` (create-branch, regenerate): the chat or
+  branch as created;
+- `pair`: the pair as stored at the start (`status` `generating`, empty response);
+- `delta`, any number: `{"response_id", "text", "offset"}`, the text in the order
+  generated, `offset` the number of characters of the response before it;
+- then exactly one of `done` (the pair as finally stored) or `error` (the error
+  shape, plus `pair`, the pair as stored: `failed`, or `interrupted` with the text
+  that had arrived).
+
+The `delta` texts joined are exactly the stored response. A client that goes
+away loses nothing: the generation goes on, and `GET messages/stream-message`
+re-attaches to it."""
+
+class StreamEventSerializer(serializers.Serializer):
+    """One server-sent event (`event: <name>`, `data: <JSON>`)."""
+
+    event = serializers.ChoiceField(choices=["chat", "branch", "pair", "delta", "done", "error"])
+    data = serializers.CharField(help_text="The event's JSON (see the description of the response).")
+
+
+STREAM_EVENTS = OpenApiResponse(StreamEventSerializer, description=EVENT_STREAM_DESCRIPTION)
+
+
+def generation_responses(created) -> dict:
+    """The responses of a route that may generate: `created` (201), the event
+    stream (200), and the errors of a generation."""
+    return {
+        201: created,
+        (200, "text/event-stream"): STREAM_EVENTS,
+        409: OpenApiResponse(
+            ErrorResponse409Serializer,
+            description="The chat is locked (`chat_locked`), or the branch is already generating "
+            "(`generation_in_progress`).",
+        ),
+        502: OpenApiResponse(ErrorResponse502Serializer, description="The model server answered with an error."),
+        503: OpenApiResponse(
+            ErrorResponse503Serializer,
+            description="A store (`service_unavailable`) or the model server (`model_unavailable`) cannot be "
+            "reached, or every generation slot is busy (`model_busy`).",
+        ),
+        504: OpenApiResponse(
+            ErrorResponse504Serializer, description="The model did not start answering in time (`model_timeout`)."
+        ),
+    }

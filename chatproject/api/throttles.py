@@ -41,3 +41,13 @@ class AuthThrottle(ClientAddressMixin, AnonRateThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class GenerateThrottle(UserRateThrottle):
+    """Generated answers, per user: checked by the routes when they generate
+    (a client that sends its own response is not counted)."""
+
+    scope = "generate"
+
+    def get_rate(self):
+        return settings.THROTTLE_GENERATE_RATE

@@ -5,6 +5,7 @@ from .cache import *  # noqa: F401,F403
 from .database import *  # noqa: F401,F403
 from .environment import BASE_DIR, env
 from .jwt import *  # noqa: F401,F403
+from .llm import *  # noqa: F401,F403
 from .mongo import *  # noqa: F401,F403
 from .spectacular import *  # noqa: F401,F403
 from .throttling import *  # noqa: F401,F403

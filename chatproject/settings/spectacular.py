@@ -34,8 +34,16 @@ SPECTACULAR_SETTINGS = {
     }
     | {
         name: f"chatproject.api.openapi.{name}.choices"
-        for name in ("ErrorCode401Enum", "ErrorCode409Enum", "ErrorCode413Enum", "ErrorCode503Enum")
-    },
+        for name in (
+            "ErrorCode401Enum",
+            "ErrorCode409Enum",
+            "ErrorCode413Enum",
+            "ErrorCode502Enum",
+            "ErrorCode503Enum",
+            "ErrorCode504Enum",
+        )
+    }
+    | {"PairStatusEnum": "chats.content_repository.PAIR_STATUSES", "ChatStatusEnum": "chats.models.ChatStatus.choices"},
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "chatproject.api.openapi.forbid_unknown_request_fields",

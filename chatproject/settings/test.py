@@ -75,4 +75,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Generous, so only the throttle tests (which lower them) ever see a 429.
 THROTTLE_USER_RATE = "100000/minute"
 THROTTLE_AUTH_RATE = "100000/minute"
+# The tests that generate choose their provider themselves.
+LLM_PROVIDER = "off"
+THROTTLE_GENERATE_RATE = "100000/minute"
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405

@@ -10,3 +10,5 @@ THROTTLE_AUTH_RATE = env("THROTTLE_AUTH_RATE", default="10/minute")
 # 0 the header is ignored and the peer address is the client: a client could
 # otherwise pick a new address per request and never be throttled.
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+# Generated answers, per user (on top of the user rate).
+THROTTLE_GENERATE_RATE = env("THROTTLE_GENERATE_RATE", default="60/minute")

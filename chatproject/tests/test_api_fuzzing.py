@@ -239,7 +239,7 @@ class World:
     def _chat(user):
         chat, first = chat_services.chat_create(user=user, title="Fuzzed", question="Q1", response="R1")
         second, _ = chat_services.message_add(user=user, chat_id=chat.id, question="Q2", response="R2")
-        branch = branch_services.branch_create(
+        branch, _ = branch_services.branch_create(
             user=user, chat_id=chat.id, response_id=first.response_id, question="Q2'", response="R2'", activate=False
         )
         third, _ = chat_services.message_add(

@@ -31,7 +31,7 @@ def world(user):
     """A chat with pairs and a second branch, and a valid body for each write route."""
     chat = ChatFactory(owner=user, pairs=2)
     first = content_repository.read_all_pairs(chat_id=chat.id, branch_id=chat.active_branch_id)[0]
-    branch = branch_services.branch_create(user=user, chat_id=chat.id, response_id=first.response_id, activate=False)
+    branch, _ = branch_services.branch_create(user=user, chat_id=chat.id, response_id=first.response_id, activate=False)
     ids = {"chat_id": str(chat.id), "branch_id": str(branch.id)}
     refresh = str(RefreshToken.for_user(user))
     return {

@@ -24,7 +24,7 @@ def owners_chat(owner):
     returns the chat and the ids a request could name."""
     chat = ChatFactory(owner=owner, pairs=2)
     first = content_repository.read_pairs_before(chat_id=chat.id, branch_id=chat.active_branch_id, limit=2)[0]
-    branch = branch_services.branch_create(
+    branch, _ = branch_services.branch_create(
         user=owner, chat_id=chat.id, response_id=first.response_id, question="q", response="r", activate=False
     )
     return chat, {"chat_id": str(chat.id), "branch_id": str(branch.id), "response_id": first.response_id}
@@ -42,6 +42,9 @@ MATRIX = {
     "branches-set-active-branch": ("put", {"chat_id", "branch_id"}, {}),
     "branches-rename-branch": ("put", {"chat_id", "branch_id"}, {"name": "stolen"}),
     "branches-delete-branch": ("delete", {"chat_id", "branch_id"}, {"cascade": True}),
+    "messages-regenerate": ("post", {"chat_id", "response_id"}, {}),
+    "messages-stop-generation": ("post", {"chat_id", "response_id"}, {}),
+    "messages-stream-message": ("get", {"chat_id", "response_id"}, {}),
 }
 # Ids that may travel in the query string rather than the body.
 QUERY_OR_BODY = {"chat_id", "branch_id"}
@@ -88,9 +91,10 @@ def test_other_users_ids_are_404_with_every_allowed_method(route, user, other_cl
     method, carried, extra = MATRIX[route]
     ids = {k: v for k, v in all_ids.items() if k in carried}
     before = stores_snapshot()
-    query = "&".join(f"{k}={v}" for k, v in ids.items() if k in QUERY_OR_BODY)
 
     for verb in sorted(allowed_methods(route)):
+        reads = verb in ("get", "head")  # every input of a read is in its query string
+        query = "&".join(f"{k}={v}" for k, v in ids.items() if reads or k in QUERY_OR_BODY)
         url = f"{reverse(route)}?{query}"
         if verb in ("get", "head"):
             response = getattr(other_client, verb)(url)

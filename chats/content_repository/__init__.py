@@ -17,6 +17,11 @@ Driver errors that mean "MongoDB is unreachable" leave the package as
 from chatproject.errors import ContentStoreUnavailable
 
 from .buckets import (
+    COMPLETE,
+    FAILED,
+    GENERATING,
+    INTERRUPTED,
+    PAIR_STATUSES,
     PairLocation,
     StoredPair,
     add_fork,
@@ -26,8 +31,11 @@ from .buckets import (
     delete_chat_content,
     locate_pair,
     read_all_pairs,
+    read_pair,
     read_pairs_before,
     remove_fork,
+    request_stop,
+    save_generation,
 )
 from .connection import calls, connect, database_name, is_ephemeral, ping
 from .maintenance import (
@@ -35,10 +43,16 @@ from .maintenance import (
     content_chat_ids,
     ensure_indexes,
     existing_indexes,
+    pair_tallies,
     renumber_buckets,
 )
 
 __all__ = [
+    "COMPLETE",
+    "FAILED",
+    "GENERATING",
+    "INTERRUPTED",
+    "PAIR_STATUSES",
     "ContentStoreUnavailable",
     "PairLocation",
     "StoredPair",
@@ -56,9 +70,13 @@ __all__ = [
     "existing_indexes",
     "is_ephemeral",
     "locate_pair",
+    "pair_tallies",
     "ping",
     "read_all_pairs",
+    "read_pair",
     "read_pairs_before",
     "remove_fork",
+    "request_stop",
+    "save_generation",
     "renumber_buckets",
 ]

@@ -30,9 +30,21 @@ MAX_APPEND_ATTEMPTS = 100
 Id = uuid.UUID | str
 
 
+# A pair's status. A pair the client answered itself is complete from the
+# start; a generated one is `generating` until its generation ends.
+COMPLETE, GENERATING, INTERRUPTED, FAILED = "complete", "generating", "interrupted", "failed"
+PAIR_STATUSES = (COMPLETE, GENERATING, INTERRUPTED, FAILED)
+
+
 @dataclasses.dataclass(frozen=True)
 class StoredPair:
-    """A pair as stored: `index` is its place among its branch's own pairs."""
+    """A pair as stored: `index` is its place among its branch's own pairs.
+
+    The generation fields are stored only on generated pairs; a pair without
+    them reads as complete, with no model. `saved_at` is when a generation
+    last saved the pair (telling a live generation from one whose process
+    died); `error_code` the code of the error that ended it, if one did.
+    """
 
     branch_id: str
     index: int
@@ -41,6 +53,12 @@ class StoredPair:
     response: str
     timestamp: datetime.datetime
     branches: list
+    status: str = COMPLETE
+    model: str | None = None
+    finish_reason: str | None = None
+    usage: dict | None = None
+    saved_at: datetime.datetime | None = None
+    error_code: str | None = None
 
 
 def _to_millis(moment):
@@ -54,7 +72,15 @@ def _now():
 
 
 def append_pair(
-    *, chat_id: Id, branch_id: Id, question: str, response: str, timestamp: datetime.datetime | None = None
+    *,
+    chat_id: Id,
+    branch_id: Id,
+    question: str,
+    response: str,
+    timestamp: datetime.datetime | None = None,
+    response_id: Id | None = None,
+    generation: dict | None = None,
+    reserve_bytes: int = 0,
 ) -> StoredPair:
     """Append a pair to a branch in one atomic MongoDB operation and return it.
 
@@ -64,17 +90,25 @@ def append_pair(
     (chat_id, branch_id, seq) settles a race between two inserters, and the loser
     starts over. No document is ever read, changed and written back.
     `timestamp` (default: now) is for imports that keep the original time.
+
+    A generated pair carries `generation` (its `status`, `model` … as
+    `StoredPair` names them) and is counted in its bucket with `reserve_bytes`
+    more, the room its response will take as it is generated.
     """
     chat_id, branch_id = str(chat_id), str(branch_id)
     pair = {
         "question": question,
         "response": response,
-        "response_id": str(uuid.uuid4()),
+        "response_id": str(response_id or uuid.uuid4()),
         "timestamp": _now() if timestamp is None else _to_millis(timestamp),
         "branches": [],
     }
+    if generation:
+        pair.update({key: value for key, value in generation.items() if value is not None})
+        if pair.get("status") == GENERATING:
+            pair["saved_at"] = _now()
     # The pair as stored, plus its id once more in `response_ids`.
-    size = len(bson.encode(pair)) + len(bson.encode({"0": pair["response_id"]}))
+    size = len(bson.encode(pair)) + len(bson.encode({"0": pair["response_id"]})) + reserve_bytes
     max_pairs, max_bytes = settings.CONTENT_BUCKET_SIZE, settings.CONTENT_BUCKET_BYTES
     branch = {"chat_id": chat_id, "branch_id": branch_id}
     # Pre-images (BEFORE): mongomock returns nothing for a post-image that no
@@ -136,6 +170,12 @@ def _stored(branch_id, index, pair):
         response=pair["response"],
         timestamp=pair["timestamp"],
         branches=list(pair["branches"]),
+        status=pair.get("status", COMPLETE),
+        model=pair.get("model"),
+        finish_reason=pair.get("finish_reason"),
+        usage=pair.get("usage"),
+        saved_at=pair.get("saved_at"),
+        error_code=pair.get("error_code"),
     )
 
 
@@ -206,6 +246,7 @@ class PairLocation(typing.NamedTuple):
     branch_id: str
     index: int  # among the branch's own pairs
     seq: int  # of the bucket holding it
+    offset: int  # within that bucket
 
 
 def locate_pair(*, chat_id: Id, response_id: Id) -> PairLocation | None:
@@ -218,7 +259,8 @@ def locate_pair(*, chat_id: Id, response_id: Id) -> PairLocation | None:
         )
     if bucket is None:
         return None
-    return PairLocation(bucket["branch_id"], bucket["start"] + bucket["response_ids"].index(response_id), bucket["seq"])
+    offset = bucket["response_ids"].index(response_id)
+    return PairLocation(bucket["branch_id"], bucket["start"] + offset, bucket["seq"], offset)
 
 
 def branch_length(*, chat_id: Id, branch_id: Id) -> int:
@@ -281,3 +323,56 @@ def delete_chat_content(*, chat_id: Id) -> int:
     """Remove every bucket of a chat; returns how many went."""
     with store_call():
         return connection.collection().delete_many({"chat_id": str(chat_id)}).deleted_count
+
+
+def read_pair(*, chat_id: Id, response_id: Id) -> StoredPair | None:
+    """The pair with this response_id in the chat, or None: two small reads
+    (where it is, then that one pair), whatever the bucket holds."""
+    found = locate_pair(chat_id=chat_id, response_id=response_id)
+    if found is None:
+        return None
+    with store_call():
+        bucket = connection.collection().find_one(
+            {"chat_id": str(chat_id), "branch_id": found.branch_id, "seq": found.seq},
+            projection={"_id": 0, "start": 1, "qa_pairs": {"$slice": [found.offset, 1]}},
+        )
+    if bucket is None or not bucket["qa_pairs"]:
+        return None  # deleted in between
+    return _stored(found.branch_id, found.index, bucket["qa_pairs"][0])
+
+
+def _generating_pair(chat_id, branch_id, response_id, **conditions):
+    return {
+        "chat_id": str(chat_id),
+        "branch_id": str(branch_id),
+        "qa_pairs": {"$elemMatch": {"response_id": str(response_id), "status": GENERATING, **conditions}},
+    }
+
+
+def save_generation(
+    *, chat_id: Id, branch_id: Id, response_id: Id, response: str, outcome: dict | None = None, unless_stopped: bool
+) -> bool:
+    """Save the text generated so far of a pair still `generating` and, with
+    `outcome` (`status`, `finish_reason` …), end its generation. With
+    `unless_stopped`, a pair someone asked to stop is left as it is. Returns
+    whether the pair was saved: False when it is no longer generating, was
+    asked to stop (with `unless_stopped`) or is gone."""
+    changes = {"response": response, "saved_at": _now(), **(outcome or {})}
+    conditions = {"stop_requested": {"$ne": True}} if unless_stopped else {}
+    with store_call():
+        result = connection.collection().update_one(
+            _generating_pair(chat_id, branch_id, response_id, **conditions),
+            {"$set": {f"qa_pairs.$.{key}": value for key, value in changes.items()}},
+        )
+    return result.matched_count == 1
+
+
+def request_stop(*, chat_id: Id, branch_id: Id, response_id: Id) -> bool:
+    """Ask the generation of a pair to stop, wherever it runs: it sees the
+    request at its next save. Returns False when the pair is not generating."""
+    with store_call():
+        result = connection.collection().update_one(
+            _generating_pair(chat_id, branch_id, response_id),
+            {"$set": {"qa_pairs.$.stop_requested": True}},
+        )
+    return result.matched_count == 1

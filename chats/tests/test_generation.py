@@ -1,0 +1,585 @@
+"""Generated answers through the API, against real models: SmolLM2 in this
+process (`local_provider`) and llama.cpp's OpenAI-compatible server, behind a
+proxy of ours where it must misbehave (`model_proxy`).
+
+Tiny models are not deterministic even at temperature 0: these tests assert
+structure, and equality between what was streamed and what was stored, never
+wording.
+"""
+
+import datetime
+import json
+import time
+import uuid
+from http import HTTPStatus
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from branches.tests.routes import CREATE_BRANCH, GET_BRANCHES
+from chatproject.testing import client_for, error
+from chats import content_repository, generation
+from chats.models import Branch, Chat, ChatStatus
+from chats.tests.stores import raw_buckets
+
+from .factories import ChatFactory
+from .routes import ADD, CREATE, GET
+
+REGENERATE = reverse("messages-regenerate")
+STOP = reverse("messages-stop-generation")
+STREAM = reverse("messages-stream-message")
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def auth_client(user):
+    """Model failures answer 5xx, which the error handler also reports (logs)
+    as a server would: answer them, do not raise them in the test."""
+    return client_for(user, raise_request_exception=False)
+
+
+@pytest.fixture(autouse=True)
+def _generations_end():
+    """No generation outlives its test (they write to the stores)."""
+    yield
+    for _ in range(600):
+        with generation._running_lock:
+            left = list(generation._running.values())
+        if not left:
+            return
+        for running in left:
+            running.stop()
+        time.sleep(0.05)
+    raise AssertionError("generations still running after the test")
+
+
+def sse(response):
+    """The events of a streamed response, as (name, data) pairs, read to the end."""
+    assert response.status_code == HTTPStatus.OK, response.content
+    assert response["Content-Type"] == "text/event-stream"
+    return list(parse(response.streaming_content))
+
+
+def parse(chunks):
+    buffer = b""
+    for chunk in chunks:
+        buffer += chunk
+        while b"\n\n" in buffer:
+            raw, buffer = buffer.split(b"\n\n", 1)
+            fields = dict(line.split(": ", 1) for line in raw.decode().split("\n"))
+            yield fields["event"], json.loads(fields["data"])
+
+
+def joined(events):
+    text = ""
+    for name, data in events:
+        if name == "delta":
+            assert data["offset"] == len(text), (data, len(text))
+            text += data["text"]
+    return text
+
+
+def stored(chat_id, response_id):
+    return content_repository.read_pair(chat_id=chat_id, response_id=response_id)
+
+
+def assert_generated(pair, *, model):
+    assert pair["status"] == "complete"
+    assert pair["model"] == model
+    assert pair["finish_reason"] in {"stop", "length"}
+    assert isinstance(pair["response"], str) and pair["response"]
+    usage = pair["usage"]
+    assert usage is None or (usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0)
+
+
+# The local model, in process.
+
+
+def test_add_message_without_response_is_answered_and_stored_with_every_field(auth_client, chat, local_provider):
+    response = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Say hello."}, format="json")
+
+    assert response.status_code == HTTPStatus.CREATED, response.content
+    pair = response.json()
+    assert_generated(pair, model=generation.llm.model_name())
+    assert (pair["question"], pair["position"], pair["branch_id"]) == ("Say hello.", 3, str(chat.active_branch_id))
+    page = auth_client.get(GET, {"chat_id": str(chat.id)}).json()
+    assert page["messages"][-1] == pair
+    assert Branch.objects.get(pk=chat.active_branch_id).message_count == 4
+    assert Branch.objects.get(pk=chat.active_branch_id).generating_response_id is None
+
+
+def test_streamed_deltas_joined_are_the_stored_response(auth_client, chat, local_provider):
+    response = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Count to five.", "stream": True}, format="json")
+
+    events = sse(response)
+
+    names = [name for name, _ in events]
+    assert names[0] == "pair" and names[-1] == "done" and set(names[1:-1]) == {"delta"}
+    start, done = events[0][1], events[-1][1]
+    assert (start["status"], start["response"], start["position"]) == ("generating", "", 3)
+    assert done["response_id"] == start["response_id"]
+    assert joined(events) == done["response"] == stored(chat.id, done["response_id"]).response
+    assert_generated(done, model=generation.llm.model_name())
+    assert response["Cache-Control"] == "no-cache" and response["X-Accel-Buffering"] == "no"
+
+
+def test_create_chat_with_a_question_alone_answers_it(auth_client, local_provider):
+    response = auth_client.post(CREATE, {"question": "What is a branch?"}, format="json")
+
+    assert response.status_code == HTTPStatus.CREATED, response.content
+    body = response.json()
+    assert body["title"] == "What is a branch?"
+    assert_generated(body["messages"][0], model=generation.llm.model_name())
+
+
+def test_streamed_create_chat_sends_the_chat_first(auth_client, local_provider):
+    events = sse(auth_client.post(CREATE, {"question": "Hi", "stream": True}, format="json", HTTP_ACCEPT="text/event-stream"))
+
+    assert [name for name, _ in events[:2]] == ["chat", "pair"]
+    chat = Chat.objects.get()
+    assert events[0][1]["chat_id"] == str(chat.id)
+    assert joined(events) == events[-1][1]["response"]
+
+
+def test_regenerate_forks_right_before_the_pair_and_keeps_the_old_answer(auth_client, chat, local_provider):
+    pairs = auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"]
+
+    response = auth_client.post(REGENERATE, {"chat_id": str(chat.id), "response_id": pairs[2]["response_id"]}, format="json")
+
+    assert response.status_code == HTTPStatus.CREATED, response.content
+    body = response.json()
+    assert (body["fork_response_id"], body["fork_position"], body["is_active"]) == (pairs[1]["response_id"], 2, True)
+    new = body["messages"][0]
+    assert (new["question"], new["position"], new["branch_id"]) == ("q2", 2, body["branch_id"])
+    assert_generated(new, model=generation.llm.model_name())
+    root = auth_client.get(GET, {"chat_id": str(chat.id), "branch_id": str(chat.active_branch_id)}).json()["messages"]
+    assert root[2]["response"] == "r2"  # the old answer is where it was
+    assert root[1]["branches"] == [body["branch_id"]]
+
+
+def test_regenerate_a_branchs_first_pair_forks_at_that_branchs_fork_point(auth_client, chat, local_provider):
+    pairs = auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"]
+    edit = auth_client.post(
+        CREATE_BRANCH,
+        {"chat_id": str(chat.id), "response_id": pairs[0]["response_id"], "question": "edited", "response": "x"},
+        format="json",
+    ).json()
+
+    again = auth_client.post(
+        REGENERATE, {"chat_id": str(chat.id), "response_id": edit["messages"][0]["response_id"]}, format="json"
+    ).json()
+
+    assert (again["parent_branch_id"], again["fork_response_id"]) == (str(chat.active_branch_id), pairs[0]["response_id"])
+    assert again["messages"][0]["question"] == "edited"
+    fork = auth_client.get(GET, {"chat_id": str(chat.id), "branch_id": str(chat.active_branch_id)}).json()["messages"][0]
+    assert fork["branches"] == [edit["branch_id"], again["branch_id"]]
+
+
+def test_edit_is_create_branch_with_a_question_alone(auth_client, chat, local_provider):
+    pairs = auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"]
+    body = {"chat_id": str(chat.id), "response_id": pairs[1]["response_id"], "question": "q2, edited", "stream": True}
+
+    events = sse(auth_client.post(CREATE_BRANCH, body, format="json"))
+
+    assert [name for name, _ in events[:2]] == ["branch", "pair"]
+    branch, done = events[0][1], events[-1][1]
+    assert (branch["fork_position"], done["position"], done["question"]) == (2, 2, "q2, edited")
+    assert joined(events) == done["response"]
+    path = auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"]
+    assert [p["question"] for p in path] == ["q0", "q1", "q2, edited"]
+
+
+def test_generation_off_wants_the_response(auth_client, chat, settings):
+    settings.LLM_PROVIDER = "off"
+
+    response = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "q"}, format="json")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json() == error(
+        "response_required", "Generation is off: send the response with the question.", "response", "validation_error"
+    )
+    assert Branch.objects.get(pk=chat.active_branch_id).message_count == 3
+
+
+def test_a_response_alone_is_refused(auth_client):
+    response = auth_client.post(CREATE, {"response": "r"}, format="json")
+
+    assert response.json() == error("required", "A response needs its question.", "question", "validation_error")
+
+
+def test_a_branch_generates_one_answer_at_a_time_and_branches_side_by_side(auth_client, chat, local_provider, settings):
+    settings.LLM_MAX_TOKENS = 200
+    pairs = auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"]
+    other = auth_client.post(
+        CREATE_BRANCH, {"chat_id": str(chat.id), "response_id": pairs[0]["response_id"], "activate": False}, format="json"
+    ).json()
+    first = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Tell a long story.", "stream": True}, format="json")
+    events = parse(first.streaming_content)
+    assert next(events)[0] == "pair"
+
+    second = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "again"}, format="json")
+    own = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "mine", "response": "answered myself"}, format="json")
+    beside = auth_client.post(
+        ADD, {"chat_id": str(chat.id), "branch_id": other["branch_id"], "question": "Hi"}, format="json"
+    )
+
+    assert second.status_code == HTTPStatus.CONFLICT
+    assert second.json()["errors"][0]["code"] == "generation_in_progress"
+    assert own.status_code == HTTPStatus.CREATED
+    assert beside.status_code == HTTPStatus.CREATED
+    assert_generated(beside.json(), model=generation.llm.model_name())
+    rest = list(events)
+    assert rest[-1][0] == "done"
+
+
+def test_stop_keeps_the_partial_text_as_interrupted(auth_client, chat, local_provider, settings):
+    settings.LLM_MAX_TOKENS = 400
+    response = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Write a long essay.", "stream": True}, format="json")
+    events = parse(response.streaming_content)
+    start = next(events)[1]
+    first_delta = next(events)
+    assert first_delta[0] == "delta"
+
+    stopped = auth_client.post(STOP, {"chat_id": str(chat.id), "response_id": start["response_id"]}, format="json")
+
+    assert stopped.status_code == HTTPStatus.OK, stopped.content
+    pair = stopped.json()
+    assert (pair["status"], pair["finish_reason"]) == ("interrupted", "interrupted")
+    rest = [first_delta, *events]
+    assert rest[-1] == ("done", pair)
+    assert joined(rest) == pair["response"] == stored(chat.id, pair["response_id"]).response
+    assert pair["response"]
+    again = auth_client.post(STOP, {"chat_id": str(chat.id), "response_id": start["response_id"]}, format="json")
+    assert again.json() == pair  # already finished: unchanged
+
+
+def test_a_client_that_goes_away_loses_nothing_and_a_reader_reattaches(auth_client, chat, local_provider, settings):
+    settings.LLM_MAX_TOKENS = 120
+    response = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Describe the sea.", "stream": True}, format="json")
+    events = parse(response.streaming_content)
+    start = next(events)[1]
+    next(events)
+    response.close()  # the tab is closed
+
+    reattached = sse(auth_client.get(STREAM, {"chat_id": str(chat.id), "response_id": start["response_id"]}))
+
+    first = reattached[0]
+    assert first[0] == "pair" and first[1]["response_id"] == start["response_id"]
+    done = reattached[-1]
+    assert done[0] == "done"
+    assert first[1]["response"] + joined_from(reattached[1:], offset=len(first[1]["response"])) == done[1]["response"]
+    assert done[1] == auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"][-1]
+    assert done[1]["response"] == stored(chat.id, start["response_id"]).response
+
+
+def joined_from(events, *, offset):
+    text = ""
+    for name, data in events:
+        if name == "delta":
+            assert data["offset"] == offset + len(text)
+            text += data["text"]
+    return text
+
+
+def test_stream_message_of_a_finished_pair_is_pair_then_done(auth_client, chat):
+    pair = auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"][0]
+
+    events = sse(auth_client.get(STREAM, {"chat_id": str(chat.id), "response_id": pair["response_id"]}))
+
+    assert events == [("pair", pair), ("done", pair)]
+
+
+def test_a_reader_of_another_process_follows_the_store(auth_client, chat, local_provider, settings):
+    """What a process that does not run the generation does: poll the pair."""
+    settings.LLM_MAX_TOKENS = 120
+    response = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Describe a forest.", "stream": True}, format="json")
+    events = parse(response.streaming_content)
+    start = next(events)[1]
+    as_stored = stored(chat.id, start["response_id"])
+
+    followed = list(
+        generation.stored_events(chat_id=chat.id, pair=as_stored, represent=lambda p: {"response": p.response, "status": p.status})
+    )
+
+    final = stored(chat.id, start["response_id"])
+    assert followed[-1] == generation.Event("done", {"response": final.response, "status": "complete"})
+    text = as_stored.response
+    for event in followed[:-1]:
+        assert event.name == "delta" and event.data["offset"] == len(text)
+        text += event.data["text"]
+    assert text == final.response
+    list(events)
+
+
+def test_a_generation_whose_process_died_is_recovered(auth_client, chat, settings):
+    settings.LLM_PROVIDER = "local"
+    dead = content_repository.append_pair(
+        chat_id=chat.id, branch_id=chat.active_branch_id, question="q", response="half an ans",
+        generation={"status": "generating", "model": "m"},
+    )
+    Branch.objects.filter(pk=chat.active_branch_id).update(generating_response_id=dead.response_id, message_count=4)
+    long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=settings.LLM_TIMEOUT + 60)
+    raw_buckets().update_one(
+        {"chat_id": str(chat.id), "qa_pairs": {"$elemMatch": {"response_id": dead.response_id}}},
+        {"$set": {"qa_pairs.$.saved_at": long_ago}},
+    )
+
+    stopped = auth_client.post(STOP, {"chat_id": str(chat.id), "response_id": dead.response_id}, format="json")
+
+    assert stopped.status_code == HTTPStatus.OK
+    assert (stopped.json()["status"], stopped.json()["response"]) == ("interrupted", "half an ans")
+    assert Branch.objects.get(pk=chat.active_branch_id).generating_response_id is None
+
+
+def test_reconcile_ends_generations_whose_process_died(user, chat, settings):
+    dead = content_repository.append_pair(
+        chat_id=chat.id, branch_id=chat.active_branch_id, question="q", response="",
+        generation={"status": "generating", "model": "m"},
+    )
+    Branch.objects.filter(pk=chat.active_branch_id).update(generating_response_id=dead.response_id, message_count=4)
+    long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=settings.LLM_TIMEOUT + 60)
+    raw_buckets().update_one(
+        {"chat_id": str(chat.id), "qa_pairs": {"$elemMatch": {"response_id": dead.response_id}}},
+        {"$set": {"qa_pairs.$.saved_at": long_ago, "qa_pairs.$.timestamp": long_ago}},
+    )
+
+    out = StringIO()
+    call_command("reconcile_content", "--grace", "0", "--fix", stdout=out, stderr=StringIO())
+
+    assert out.getvalue().splitlines()[-2:] == ["problems found: 1", "repaired: 1"]
+    pair = stored(chat.id, dead.response_id)
+    assert (pair.status, pair.finish_reason) == ("failed", "error")
+    assert Branch.objects.get(pk=chat.active_branch_id).generating_response_id is None
+
+
+def test_generating_routes_keep_ownership_and_locks(auth_client, other_client, chat, local_provider):
+    pair = auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"][0]
+    ids = {"chat_id": str(chat.id), "response_id": pair["response_id"]}
+
+    strangers = [
+        other_client.post(REGENERATE, ids, format="json"),
+        other_client.post(STOP, ids, format="json"),
+        other_client.get(STREAM, ids),
+        other_client.post(ADD, {"chat_id": str(chat.id), "question": "q"}, format="json"),
+        auth_client.post(REGENERATE, {**ids, "response_id": str(uuid.uuid4())}, format="json"),
+    ]
+    Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.LOCKED)
+    locked = [
+        auth_client.post(REGENERATE, ids, format="json"),
+        auth_client.post(STOP, ids, format="json"),
+        auth_client.post(ADD, {"chat_id": str(chat.id), "question": "q"}, format="json"),
+    ]
+
+    assert [r.status_code for r in strangers] == [HTTPStatus.NOT_FOUND] * 5
+    assert [r.json()["errors"][0]["code"] for r in locked] == ["chat_locked"] * 3
+    assert Branch.objects.filter(chat=chat).count() == 1
+    assert auth_client.get(GET_BRANCHES, {"chat_id": str(chat.id)}).status_code == HTTPStatus.OK
+
+
+def test_the_generate_throttle_counts_generations_only(auth_client, chat, local_provider, settings):
+    settings.THROTTLE_GENERATE_RATE = "1/minute"
+    first = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "q"}, format="json")
+    own = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "q", "response": "r"}, format="json")
+    second = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "q"}, format="json")
+
+    assert [first.status_code, own.status_code, second.status_code] == [201, 201, 429]
+    assert "Retry-After" in second
+
+
+# llama.cpp's OpenAI-compatible server, behind a proxy of ours.
+
+
+@pytest.fixture
+def proxied(openai_provider, model_proxy, settings):
+    """The openai provider talking to the real llama.cpp server through `model_proxy`."""
+    settings.LLM_BASE_URL = model_proxy.url
+    return model_proxy
+
+
+def sent_messages(proxy):
+    [body] = [body for method, path, body in proxy.requests if path.endswith("/chat/completions")]
+    return body["messages"]
+
+
+def test_the_model_sees_exactly_the_branchs_path(auth_client, chat, proxied, settings):
+    """Three levels deep: the root's pairs up to the fork, each branch's own,
+    never a turn of another branch; then the limits."""
+    settings.LLM_SYSTEM_PROMPT = "Be brief."
+    root = auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"]
+
+    def fork(after, question, **extra):
+        body = {"chat_id": str(chat.id), "response_id": after, "question": question, "response": question.upper()}
+        return auth_client.post(CREATE_BRANCH, {**body, **extra}, format="json").json()
+
+    first = fork(root[1]["response_id"], "a0")
+    auth_client.post(ADD, {"chat_id": str(chat.id), "question": "a1", "response": "A1"}, format="json")
+    second = fork(first["messages"][0]["response_id"], "b0")
+    fork(root[2]["response_id"], "elsewhere", activate=False)  # another branch's turn
+
+    response = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "new"}, format="json")
+
+    assert response.status_code == HTTPStatus.CREATED, response.content
+    assert response.json()["branch_id"] == second["branch_id"]
+
+    def turns(*pairs):
+        return [m for q, r in pairs for m in ({"role": "user", "content": q}, {"role": "assistant", "content": r})]
+
+    assert sent_messages(proxied) == [
+        {"role": "system", "content": "Be brief."},
+        *turns(("q0", "r0"), ("q1", "r1"), ("a0", "A0"), ("b0", "B0")),
+        {"role": "user", "content": "new"},
+    ]
+
+    proxied.requests.clear()
+    settings.LLM_CONTEXT_PAIRS = 2
+    auth_client.post(ADD, {"chat_id": str(chat.id), "question": "newer"}, format="json")
+    answered = auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"][-2]
+    assert sent_messages(proxied)[1:] == [
+        *turns(("b0", "B0"), ("new", answered["response"])),
+        {"role": "user", "content": "newer"},
+    ]
+
+    proxied.requests.clear()
+    settings.LLM_CONTEXT_PAIRS = 50
+    newer = auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"][-1]
+    # Room for the question and the newest pair, one character short of the one before.
+    settings.LLM_CONTEXT_CHARS = len("newest") + len("newer") + len(newer["response"]) + len("new") + len(
+        answered["response"]
+    ) - 1
+    auth_client.post(ADD, {"chat_id": str(chat.id), "question": "newest"}, format="json")
+    assert sent_messages(proxied)[1:] == [*turns(("newer", newer["response"])), {"role": "user", "content": "newest"}]
+
+
+def test_failed_pairs_are_left_out_of_the_context(auth_client, chat, proxied):
+    proxied.mode = "error"
+    failed = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "lost"}, format="json")
+    proxied.mode = "pass"
+    proxied.requests.clear()
+
+    auth_client.post(ADD, {"chat_id": str(chat.id), "question": "next"}, format="json")
+
+    assert failed.status_code == HTTPStatus.BAD_GATEWAY
+    assert [m["content"] for m in sent_messages(proxied)[1:]] == ["q0", "r0", "q1", "r1", "q2", "r2", "next"]
+
+
+def test_stop_closes_the_model_stream(auth_client, chat, proxied, settings):
+    settings.LLM_MAX_TOKENS = 200
+    proxied.line_delay = 0.05
+    response = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "A long story.", "stream": True}, format="json")
+    events = parse(response.streaming_content)
+    start = next(events)[1]
+    assert next(events)[0] == "delta"
+
+    stopped = auth_client.post(STOP, {"chat_id": str(chat.id), "response_id": start["response_id"]}, format="json").json()
+
+    assert stopped["status"] == "interrupted" and stopped["response"]
+    assert proxied.upstream_closed_early.wait(5)  # no more tokens paid for
+    assert not proxied.upstream_finished.is_set()
+    rest = list(events)
+    assert rest[-1] == ("done", stopped)
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "code", "pair_status"),
+    [
+        ("closed", HTTPStatus.SERVICE_UNAVAILABLE, "model_unavailable", "failed"),
+        ("slow_first_token", HTTPStatus.GATEWAY_TIMEOUT, "model_timeout", "failed"),
+        ("silent", HTTPStatus.GATEWAY_TIMEOUT, "model_timeout", "failed"),
+        ("error", HTTPStatus.BAD_GATEWAY, "model_error", "failed"),
+        ("cut", HTTPStatus.BAD_GATEWAY, "model_error", "interrupted"),
+    ],
+)
+def test_each_failure_has_its_status_and_keeps_the_question(auth_client, chat, proxied, settings, mode, status, code, pair_status):
+    settings.LLM_TIMEOUT = 1.0
+    proxied.mode = mode
+    settings.LLM_BASE_URL = proxied.url
+    started = time.monotonic()
+
+    response = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Will it work?"}, format="json")
+
+    assert response.status_code == status, response.content
+    assert response.json()["errors"][0]["code"] == code
+    assert time.monotonic() - started < 8
+    pair = auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"][-1]
+    assert (pair["question"], pair["status"], pair["finish_reason"]) == ("Will it work?", pair_status, "error")
+    assert bool(pair["response"]) == (pair_status == "interrupted")
+    assert Branch.objects.get(pk=chat.active_branch_id).generating_response_id is None
+    if mode == "error":
+        assert "secret" not in response.content.decode()
+
+
+def test_a_failure_in_a_stream_is_the_error_event(auth_client, chat, proxied):
+    proxied.mode = "cut"
+
+    events = sse(auth_client.post(ADD, {"chat_id": str(chat.id), "question": "q", "stream": True}, format="json"))
+
+    name, data = events[-1]
+    assert name == "error"
+    assert (data["type"], data["errors"][0]["code"]) == ("server_error", "model_error")
+    assert data["pair"]["status"] == "interrupted"
+    assert joined(events) == data["pair"]["response"] == stored(chat.id, data["pair"]["response_id"]).response
+
+
+def test_every_slot_busy_is_model_busy(auth_client, user, proxied, settings):
+    settings.LLM_WORKERS = 1
+    proxied.mode = "slow_first_token"
+    proxied.delay = 4.0
+    one, two = ChatFactory(owner=user, pairs=1), ChatFactory(owner=user, pairs=1)
+    running = auth_client.post(ADD, {"chat_id": str(one.id), "question": "q", "stream": True}, format="json")
+    events = parse(running.streaming_content)
+    next(events)
+
+    busy = auth_client.post(ADD, {"chat_id": str(two.id), "question": "q"}, format="json")
+
+    assert busy.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert busy.json()["errors"][0]["code"] == "model_busy"
+    assert Branch.objects.get(pk=two.active_branch_id).message_count == 1  # nothing stored
+    assert list(events)[-1][0] == "done"
+
+
+def test_streamed_through_the_openai_provider_equals_stored(auth_client, chat, proxied):
+    events = sse(auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Hello!", "stream": True}, format="json"))
+
+    done = events[-1][1]
+    assert events[-1][0] == "done"
+    assert joined(events) == done["response"] == stored(chat.id, done["response_id"]).response
+    assert done["status"] == "complete" and done["finish_reason"] in {"stop", "length"}
+    assert done["model"]
+
+
+def test_export_and_import_keep_how_each_response_came_to_be(auth_client, chat, other_user, local_provider, tmp_path):
+    generated = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Hi"}, format="json").json()
+    path = tmp_path / "chat.json"
+    call_command("export_chat", str(chat.id), "--output", str(path), stdout=StringIO(), stderr=StringIO())
+
+    exported = json.loads(path.read_text())["branches"][0]["pairs"]
+    call_command("import_chat", str(path), "--owner", other_user.username, stdout=StringIO(), stderr=StringIO())
+
+    assert exported[0] | {"response_id": None, "timestamp": None} == {
+        "response_id": None, "question": "q0", "response": "r0", "timestamp": None,
+        "status": "complete", "model": None, "finish_reason": None, "usage": None,
+    }
+    keys = ("question", "response", "status", "model", "finish_reason", "usage")
+    assert {k: exported[3][k] for k in keys} == {k: generated[k] for k in keys}
+    imported = Chat.objects.get(owner=other_user)
+    again = content_repository.read_all_pairs(chat_id=imported.id, branch_id=imported.active_branch_id)
+    assert [(p.question, p.response, p.status, p.model, p.finish_reason, p.usage) for p in again] == [
+        tuple(e[k] for k in keys) for e in exported
+    ]
+
+
+def test_chat_stats_counts_pairs_by_status_and_model(auth_client, chat, local_provider):
+    auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Hi"}, format="json")
+    out = StringIO()
+
+    call_command("chat_stats", stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert lines[4:7] == [
+        "  by status: complete 4, generating 0, interrupted 0, failed 0",
+        f"  generated by: {generation.llm.model_name()} 1",
+        "generating now: 0",
+    ]
