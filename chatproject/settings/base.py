@@ -75,6 +75,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Times as "2026-11-30 09:15:04 UTC" everywhere (chatproject/formats/en).
+FORMAT_MODULE_PATH = ["chatproject.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
