@@ -1,8 +1,8 @@
-from rest_framework.routers import SimpleRouter
+from chatproject.api.routers import ApiRouter
 
 from .views import BranchViewSet
 
-router = SimpleRouter(trailing_slash=False)
+router = ApiRouter()
 router.register("branches", BranchViewSet, basename="branches")
 
 urlpatterns = router.urls

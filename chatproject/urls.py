@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from chatproject import pages
 from chatproject.api.health import HealthView
 from chatproject.api.views import not_found
 
@@ -14,7 +14,8 @@ api_v1 = [
 
 urlpatterns = [
     # A small page linking the docs, the admin and /health (also the admin's "View site").
-    path("", TemplateView.as_view(template_name="landing.html", http_method_names=["get", "head"]), name="home"),
+    path("", pages.home, name="home"),
+    path("favicon.ico", pages.favicon),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
