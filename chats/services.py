@@ -19,7 +19,7 @@ from chatproject.api.errors import Conflict, NotFound
 
 from . import content_repository
 from .cache import bump_chat
-from .models import Branch, Chat
+from .models import Branch, Chat, ChatStatus
 from .selectors import branch_get, chat_get, chat_summaries
 
 logger = logging.getLogger(__name__)
@@ -146,6 +146,19 @@ def chat_moderate(*, chat_id, action):
         chat.refresh_from_db()
     bump_chat(chat.id)
     return ModerationResult(chat, action, True, before, chat.status)
+
+
+def chat_moderation_preview(*, chat_id, action):
+    """What `chat_moderate` would do, without doing it (for --dry-run)."""
+    action = Moderation(action)
+    flag, value, reason = _MODERATION_RULES[action]
+    chat = Chat.objects.get(pk=chat_id)
+    before = chat.status
+    if getattr(chat, flag) == value:
+        return ModerationResult(chat, action, False, before, before, reason)
+    flags = {"locked": chat.locked, "hidden": chat.hidden, flag: value}
+    after = ChatStatus.HIDDEN if flags["hidden"] else ChatStatus.LOCKED if flags["locked"] else ChatStatus.ACTIVE
+    return ModerationResult(chat, action, True, before, after.value)
 
 
 def chat_rename(*, chat, title):

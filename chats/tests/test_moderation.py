@@ -2,8 +2,11 @@
 in (admin actions, the chat's form, commands) follows the same rules."""
 
 from http import HTTPStatus
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
@@ -119,3 +122,44 @@ def test_the_migration_keeps_what_each_chat_showed(user):
         "locked": (True, False, "locked"),
         "hidden": (False, True, "hidden"),
     }
+
+
+def run(*args):
+    out = StringIO()
+    call_command("moderate_chats", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_the_command_moderates_through_the_same_rules(user):
+    first, second = ChatFactory(owner=user), ChatFactory(owner=user)
+    moderate(first, Moderation.LOCK)
+
+    hidden = run("hide", str(first.pk), str(second.pk))
+    again = run("hide", str(first.pk))
+    restored = run("restore", str(first.pk))
+
+    assert hidden.splitlines() == [f"  {first.pk}: locked → hidden", f"  {second.pk}: active → hidden", "hidden: 2, skipped: 0"]
+    assert again.splitlines() == [f"  {first.pk}: skipped, already hidden", "hidden: 0, skipped: 1"]
+    assert restored.splitlines() == [f"  {first.pk}: hidden → locked", "restored: 1, skipped: 0"]
+    assert owner_sees(user, first) == (HTTPStatus.OK, HTTPStatus.CONFLICT, "locked")
+
+
+def test_the_command_dry_run_changes_nothing(user):
+    chat = ChatFactory(owner=user)
+
+    output = run("lock", str(chat.pk), "--dry-run")
+
+    assert output.splitlines() == [f"  {chat.pk}: active → locked", "dry run: would be locked: 1, skipped: 0"]
+    assert Chat.objects.get(pk=chat.pk).status == "active"
+
+
+def test_the_command_refuses_unknown_chats_before_changing_any(user):
+    chat = ChatFactory(owner=user)
+    unknown = "6f1c2a4e-93b5-4d7e-8a0c-2b9e5d3f7a14"
+
+    with pytest.raises(CommandError, match=f"No chat with id {unknown}; nothing changed."):
+        run("lock", str(chat.pk), unknown)
+    with pytest.raises(CommandError, match="Not a chat id"):
+        run("lock", "not-a-uuid")
+
+    assert Chat.objects.get(pk=chat.pk).locked is False

@@ -40,7 +40,10 @@ def _missing():
     return reasons
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright runs, its event loop is
+# running in this thread, which Django's async-safety checks (and async views
+# called through the test client) would trip over in every later test.
+@pytest.fixture(scope="module")
 def browser():
     reasons = _missing()
     if reasons:
