@@ -8,10 +8,12 @@ Every change is recorded in the admin history with what it changed, from
 what to what.
 """
 
+import dataclasses
+import math
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -238,10 +240,8 @@ class ChatAdmin(admin.ModelAdmin):
         try:
             own = content_repository.branch_length(chat_id=chat.id, branch_id=shown.id)
             length = shown.fork_position + own
-            paginator = Paginator(range(length), PAIRS_PER_PAGE, allow_empty_first_page=True)
-            page = paginator.get_page(request.GET.get("page") or paginator.num_pages)
-            window = page.object_list
-            items = _path_window(chat.id, branches, shown, window.start, window.stop) if length else []
+            page = PathPage.of(length, request.GET.get("page"))
+            items = _path_window(chat.id, branches, shown, page.start, page.end) if length else []
         except content_repository.ContentStoreUnavailable:
             # The form (flags, title) must stay usable while MongoDB is down.
             return {**context, "content_unavailable": True}
@@ -320,6 +320,33 @@ def _tree(chat, branches, fork_questions):
     return tree
 
 
+@dataclasses.dataclass(frozen=True)
+class PathPage:
+    """A page of a path of `length` pairs, counted back from the newest as
+    the owner reads it: the last page holds the newest PAIRS_PER_PAGE pairs,
+    the first page whatever is left at the start. Pages are numbered from the
+    oldest (1) to the newest, which is the one shown by default."""
+
+    number: int
+    num_pages: int
+    start: int
+    end: int
+
+    @classmethod
+    def of(cls, length, requested):
+        num_pages = max(1, math.ceil(length / PAIRS_PER_PAGE))
+        try:
+            number = min(max(int(requested), 1), num_pages)
+        except (TypeError, ValueError):
+            number = num_pages
+        end = length - (num_pages - number) * PAIRS_PER_PAGE
+        return cls(number, num_pages, max(0, end - PAIRS_PER_PAGE), end)
+
+    @property
+    def has_other_pages(self):
+        return self.num_pages > 1
+
+
 def _path_window(chat_id, branches, branch, start, end):
     """The pairs at positions [start, end) of a branch's whole path, oldest
     first, each marked with the branch holding it (inherited or its own)."""
@@ -351,11 +378,11 @@ def _page_links(chat, branch, page):
     def link(number):
         return f"{chat_url(chat.id, branch.id)}&page={number}"
 
-    last = page.paginator.num_pages
+    last = page.num_pages
     return {
         "oldest": link(1) if page.number > 1 else None,
-        "earlier": link(page.number - 1) if page.has_previous() else None,
-        "later": link(page.number + 1) if page.has_next() else None,
+        "earlier": link(page.number - 1) if page.number > 1 else None,
+        "later": link(page.number + 1) if page.number < last else None,
         "newest": link(last) if page.number < last else None,
     }
 

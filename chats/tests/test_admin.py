@@ -255,16 +255,21 @@ def test_change_page_pages_long_paths_newest_page_first(superuser_client, user):
     first = superuser_client.get(change_url(chat), {"branch": str(branch.id), "page": 1})
     second = superuser_client.get(change_url(chat), {"branch": str(branch.id), "page": 2})
 
-    # 60 inherited + 60 own = 120 pairs: pages of 50, the newest (3) by default.
+    # 60 inherited + 60 own = 120 pairs, in pages of 50 counted back from the
+    # newest, as its owner reads them: [0, 20), [20, 70), [70, 120), the newest by default.
     assert newest.context["pairs_page"].number == 3
-    assert [i["position"] for i in newest.context["pairs"]] == list(range(100, 120))
+    assert [i["position"] for i in newest.context["pairs"]] == list(range(70, 120))
     assert newest.context["pairs_total"] == 120
-    assert [i["inherited"] for i in second.context["pairs"]] == [True] * 10 + [False] * 40
-    assert [i["pair"].question for i in second.context["pairs"]][9:11] == ["q59", "late 0"]
+    assert [i["position"] for i in first.context["pairs"]] == list(range(20))
+    assert [i["inherited"] for i in second.context["pairs"]] == [True] * 40 + [False] * 10
+    assert [i["pair"].question for i in second.context["pairs"]][39:41] == ["q59", "late 0"]
     links = first.context["page_links"]
     assert links["newest"].endswith(f"?branch={branch.id}&page=3")
     assert links["oldest"] is None and links["earlier"] is None
     assert f'href="{change_url(chat)}?branch={branch.id}&amp;page=3">newest »' in first.content.decode()
+    for odd in ("99", "abc", "-1"):
+        shown = superuser_client.get(change_url(chat), {"branch": str(branch.id), "page": odd}).context["pairs_page"]
+        assert shown.number == (1 if odd == "-1" else 3), odd
 
 
 def test_non_staff_users_are_refused(client, user):

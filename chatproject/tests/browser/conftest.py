@@ -29,15 +29,26 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _missing():
+def missing(chromium=CHROMIUM):
+    """Why the browser tests cannot run here (empty: they can)."""
     reasons = []
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         reasons.append("Playwright for Python is not installed (pip install -r requirements/dev.txt)")
-    if not os.access(CHROMIUM, os.X_OK):
-        reasons.append(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    if not os.access(chromium, os.X_OK):
+        reasons.append(f"{chromium} is missing (apt-get install -y chromium)")
     return reasons
+
+
+def require_browser(reasons, *, ci):
+    """Skip with the reasons on a newcomer's machine; fail under CI."""
+    if not reasons:
+        return
+    message = "browser tests cannot run: " + "; ".join(reasons)
+    if ci:
+        pytest.fail(message + ". CI must run them.", pytrace=False)
+    pytest.skip(message)
 
 
 # Per module, not per session: while Playwright runs, its event loop is
@@ -45,12 +56,7 @@ def _missing():
 # called through the test client) would trip over in every later test.
 @pytest.fixture(scope="module")
 def browser():
-    reasons = _missing()
-    if reasons:
-        message = "browser tests cannot run: " + "; ".join(reasons)
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + ". CI must run them.", pytrace=False)
-        pytest.skip(message)
+    require_browser(missing(), ci=os.environ.get("CI") == "true")
     from playwright.sync_api import sync_playwright
 
     # The sync API runs an event loop in this thread, and Django refuses ORM
