@@ -41,7 +41,10 @@ class AuthViewSet(viewsets.GenericViewSet):
         request=RegisterInputSerializer,
         responses={
             201: UserOutputSerializer,
-            **errors(400, 405, 413, 415, 429, 503, invalid=("password", "password_too_common", "This password is too common.")),
+            **errors(
+                400, 405, 413, 415, 429, 503,
+                invalid=("password", "password_too_common", "This password is too common."),
+            ),
         },
     )
     @action(detail=False, methods=["post"], url_path="register", **_anonymous)
@@ -110,7 +113,10 @@ class AuthViewSet(viewsets.GenericViewSet):
         request=RefreshInputSerializer,
         responses={
             204: None,
-            **errors(400, 401, 405, 413, 415, 429, 503, invalid=("refresh", "token_not_valid", "Token is invalid or expired")),
+            **errors(
+                400, 401, 405, 413, 415, 429, 503,
+                invalid=("refresh", "token_not_valid", "Token is invalid or expired"),
+            ),
         },
     )
     @action(detail=False, methods=["post"], url_path="logout")

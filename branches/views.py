@@ -5,12 +5,12 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from chatproject.api.openapi import errors
+from chatproject.api.openapi import IDS_IN_BODY_NOTES, errors
 from chatproject.api.params import QUERY_OR_BODY, request_input
 from chats.representations import annotated_chat_representation
 from chats.serializers import ChatOutputSerializer
 from chats.models import Chat
-from chats.views import READ_BODY_NOTE, cached_read, validated
+from chats.views import cached_read, validated
 
 from . import selectors, services
 from .representations import branch_representation
@@ -70,7 +70,7 @@ class BranchViewSet(viewsets.GenericViewSet):
         parameters=[ChatIdQuerySerializer],
         responses={
             200: BranchListOutputSerializer,
-            **errors(400, 401, 404, 405, 413, 415, 429, 503, method="GET", notes=READ_BODY_NOTE),
+            **errors(400, 401, 404, 405, 413, 415, 429, 503, method="GET", notes=IDS_IN_BODY_NOTES),
         },
     )
     @action(detail=False, methods=["get"], url_path="get-branches")
@@ -82,7 +82,10 @@ class BranchViewSet(viewsets.GenericViewSet):
         operation_id="branches_set_active_branch",
         tags=["branches"],
         summary="Choose the active branch",
-        description="The branch get-chat shows by default and add-message appends to. Setting the active branch again is a 200 too.",
+        description=(
+            "The branch get-chat shows by default and add-message appends to. "
+            "Setting the active branch again is a 200 too."
+        ),
         request=BranchIdInputSerializer,
         responses={
             200: ChatOutputSerializer,

@@ -6,7 +6,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from chatproject.api.openapi import errors
+from chatproject.api.openapi import IDS_IN_BODY_NOTES, errors
 from chatproject.api.pagination import ActivityCursorPagination
 from chatproject.api.params import request_input
 
@@ -27,12 +27,6 @@ from .serializers import (
     PairOutputSerializer,
 )
 
-READ_BODY_NOTE = {
-    413: "Only when the ids come in a JSON body.",
-    415: "Only when the ids come in a body.",
-}
-
-
 def validated(serializer_class, request):
     serializer = serializer_class(data=request_input(request))
     serializer.is_valid(raise_exception=True)
@@ -49,6 +43,14 @@ def cached_read(request, view, read, **arguments):
         compute=lambda: read(user=request.user, **arguments),
     )
     return HttpResponse(body, content_type="application/json")
+
+
+# The 404s of a page read, for the schema's examples.
+PAGE_MISSING = (
+    "Chat not found.",
+    "Branch not found in this chat.",
+    "No pair with this response_id on this branch's path.",
+)
 
 
 def page_arguments(data):
@@ -73,7 +75,10 @@ class ChatViewSet(viewsets.GenericViewSet):
         request=ChatCreateInputSerializer,
         responses={
             201: ChatWithMessagesOutputSerializer,
-            **errors(400, 401, 405, 413, 415, 429, 503, invalid=("title", "max_length", "Ensure this field has no more than 200 characters.")),
+            **errors(
+                400, 401, 405, 413, 415, 429, 503,
+                invalid=("title", "max_length", "Ensure this field has no more than 200 characters."),
+            ),
         },
     )
     @action(detail=False, methods=["post"], url_path="create-chat")
@@ -102,8 +107,8 @@ class ChatViewSet(viewsets.GenericViewSet):
             **errors(
                 400, 401, 404, 405, 413, 415, 429, 503,
                 method="GET",
-                missing=("Chat not found.", "Branch not found in this chat.", "No pair with this response_id on this branch's path."),
-                notes=READ_BODY_NOTE,
+                missing=PAGE_MISSING,
+                notes=IDS_IN_BODY_NOTES,
             ),
         },
     )
@@ -163,7 +168,12 @@ class ChatViewSet(viewsets.GenericViewSet):
         parameters=[ChatListQuerySerializer],
         responses={
             200: ChatOutputSerializer(many=True),
-            **errors(400, 401, 405, 429, 503, method="GET", json_body=False, invalid=("cursor", "invalid", "Invalid cursor.")),
+            **errors(
+                400, 401, 405, 429, 503,
+                method="GET",
+                json_body=False,
+                invalid=("cursor", "invalid", "Invalid cursor."),
+            ),
         },
     )
     @action(detail=False, methods=["get"], url_path="list-chats", pagination_class=ActivityCursorPagination)
@@ -213,8 +223,8 @@ class MessageViewSet(viewsets.GenericViewSet):
             **errors(
                 400, 401, 404, 405, 413, 415, 429, 503,
                 method="GET",
-                missing=("Chat not found.", "Branch not found in this chat.", "No pair with this response_id on this branch's path."),
-                notes=READ_BODY_NOTE,
+                missing=PAGE_MISSING,
+                notes=IDS_IN_BODY_NOTES,
             ),
         },
     )

@@ -71,6 +71,13 @@ UNAUTHORIZED_DETAILS = {
 }
 
 
+# For the reads that also take their ids in a JSON body.
+IDS_IN_BODY_NOTES = {
+    413: "Only when the ids come in a JSON body.",
+    415: "Only when the ids come in a body.",
+}
+
+
 def error_schema_name(status):
     return f"Error{status}"
 
