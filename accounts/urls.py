@@ -1,8 +1,8 @@
-from rest_framework.routers import SimpleRouter
+from chatproject.api.routers import ApiRouter
 
 from .views import AuthViewSet
 
-router = SimpleRouter(trailing_slash=False)
+router = ApiRouter()
 router.register("auth", AuthViewSet, basename="auth")
 
 urlpatterns = router.urls

@@ -3,7 +3,9 @@
 The JSON export (`FORMAT`, version 1) is:
 
     {"format": "branching-chat", "version": 1,
-     "chat": {"id", "title", "status", "owner", "created_at", "updated_at"},
+     "chat": {"id", "title", "status", "owner", "created_at", "updated_at",
+              "locked", "hidden"},      # the moderation flags; optional on import
+                                        # (older exports: derived from status)
      "active_branch_id": "<id of one of the branches>",
      "branches": [                      # root first; parents before children
        {"id", "name", "parent_id",      # parent_id null for the root
@@ -69,6 +71,8 @@ def export_tree(chat, *, progress=_as_is):
             "id": str(chat.id),
             "title": chat.title,
             "status": chat.status,
+            "locked": chat.locked,
+            "hidden": chat.hidden,
             "owner": chat.owner.get_username(),
             "created_at": iso_datetime(chat.created_at),
             "updated_at": iso_datetime(chat.updated_at),
@@ -170,6 +174,9 @@ def validate_export(data):
         _when(data["chat"]["updated_at"])
         if data["chat"]["status"] not in ChatStatus.values:
             raise InvalidExport(f"unknown status {data['chat']['status']!r}")
+        for flag in ("locked", "hidden"):
+            if not isinstance(data["chat"].get(flag, False), bool):
+                raise InvalidExport(f"{flag} must be true or false")
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, InvalidExport):
             raise
@@ -258,9 +265,9 @@ def import_tree(data, *, owner, progress=_as_is):
             updated_at=_when(data["chat"]["updated_at"]),
             branches_created_at={new_ids[b["id"]]: _when(b["created_at"]) for b in data["branches"]},
         )
+        for action in _moderation(data["chat"]):
+            chat_services.chat_moderate(chat_id=chat.pk, action=action)
         chat.refresh_from_db()
-        if data["chat"]["status"] != ChatStatus.ACTIVE:
-            chat_services.chat_moderate(chat=chat, status=data["chat"]["status"])
         return chat
     except Exception as exc:
         try:
@@ -268,6 +275,15 @@ def import_tree(data, *, owner, progress=_as_is):
         except Exception:
             raise PartialImport(chat.id) from exc
         raise
+
+
+def _moderation(exported):
+    """The moderation actions that give the new chat the exported flags."""
+    status = exported["status"]
+    locked = exported.get("locked", status == ChatStatus.LOCKED)
+    hidden = exported.get("hidden", status == ChatStatus.HIDDEN)
+    Moderation = chat_services.Moderation
+    return [action for action, wanted in ((Moderation.LOCK, locked), (Moderation.HIDE, hidden)) if wanted]
 
 
 def find_owner(username):

@@ -1,12 +1,10 @@
-from django.urls import path
-from rest_framework.routers import SimpleRouter
+from chatproject.api.routers import ApiRouter
 
 from .views import BranchViewSet, RegenerateViewSet
 
-router = SimpleRouter(trailing_slash=False)
+router = ApiRouter()
 router.register("branches", BranchViewSet, basename="branches")
+# A message route that makes a branch: `messages/regenerate`.
+router.register("messages", RegenerateViewSet, basename="messages")
 
-urlpatterns = [
-    *router.urls,
-    path("messages/regenerate", RegenerateViewSet.as_view({"post": "regenerate"}), name="messages-regenerate"),
-]
+urlpatterns = router.urls

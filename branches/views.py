@@ -1,15 +1,11 @@
 """Branch routes: parse, call a service or selector, render."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from chatproject.api.openapi import (
-    LOCKED,
-    ErrorResponse409Serializer,
-    generation_responses,
-)
+from chatproject.api.openapi import IDS_IN_BODY_NOTES, errors, generation_responses
 from chatproject.api.params import QUERY_OR_BODY, validated
 from chatproject.api.reads import cached_read
 from chatproject.api.streams import EventStreamNegotiationMixin
@@ -29,13 +25,7 @@ from .serializers import (
     ChatIdQuerySerializer,
 )
 
-DELETE_CONFLICTS = {
-    409: OpenApiResponse(
-        ErrorResponse409Serializer,
-        description="The chat is locked (`chat_locked`), the branch is the root (`root_branch`), "
-        "or it has branches and `cascade` is not true (`branch_has_children`).",
-    )
-}
+BRANCH_MISSING = ("Chat not found.", "Branch not found in this chat.")
 
 
 def branch_generation_response(branch, generation, *, stream):
@@ -51,8 +41,26 @@ def branch_generation_response(branch, generation, *, stream):
 class BranchViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
     @extend_schema(
         operation_id="branches_create_branch",
+        tags=["branches"],
+        summary="Fork a branch after a pair",
+        description=(
+            "Opens a branch that shares the path up to the pair `response_id` (in any branch of the "
+            "chat; `null`: before the first pair) and continues on its own, optionally with its "
+            "first pair (a `question` with its `response`, or a `question` alone, which the model "
+            "answers: how a client *edits* a question). It becomes the active branch unless "
+            "`activate` is false. Its parent is the branch that holds that pair. Costs the same "
+            "whatever the length of the history. The branch comes back with `messages`, its first "
+            "pair or nothing; with a generated pair and `\"stream\": true`, as an event stream that "
+            "starts with `branch`."
+        ),
         request=BranchCreateInputSerializer,
-        responses=generation_responses(BranchWithMessagesOutputSerializer),
+        responses=generation_responses(
+            BranchWithMessagesOutputSerializer,
+            400, 401, 404, 405, 409, 413, 415, 503,
+            invalid=("response_id", "required", "This field is required."),
+            missing=("Chat not found.", "No pair with this response_id in this chat."),
+            conflicts=["chat_locked"],
+        ),
     )
     @action(detail=False, methods=["post"], url_path="create-branch")
     def create_branch(self, request):
@@ -67,7 +75,15 @@ class BranchViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
         return Response({**selectors.branch_written(branch=branch), "messages": messages}, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        operation_id="branches_get_branches", parameters=[ChatIdQuerySerializer], responses={200: BranchListOutputSerializer}
+        operation_id="branches_get_branches",
+        tags=["branches"],
+        summary="List a chat's branches",
+        description="Every branch of the chat, the root first, then by creation, with the active one named.",
+        parameters=[ChatIdQuerySerializer],
+        responses={
+            200: BranchListOutputSerializer,
+            **errors(400, 401, 404, 405, 413, 415, 429, 503, method="GET", notes=IDS_IN_BODY_NOTES),
+        },
     )
     @action(detail=False, methods=["get"], url_path="get-branches")
     def get_branches(self, request):
@@ -76,8 +92,23 @@ class BranchViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="branches_set_active_branch",
+        tags=["branches"],
+        summary="Choose the active branch",
+        description=(
+            "The branch get-chat shows by default and add-message appends to. "
+            "Setting the active branch again is a 200 too."
+        ),
         request=BranchIdInputSerializer,
-        responses={200: ChatOutputSerializer, **LOCKED},
+        responses={
+            200: ChatOutputSerializer,
+            **errors(
+                400, 401, 404, 405, 409, 413, 415, 429, 503,
+                method="PUT",
+                invalid=("branch_id", "required", "This field is required."),
+                missing=BRANCH_MISSING,
+                conflicts=["chat_locked"],
+            ),
+        },
     )
     @action(detail=False, methods=["put"], url_path="set-active-branch")
     def set_active_branch(self, request):
@@ -87,8 +118,20 @@ class BranchViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="branches_rename_branch",
+        tags=["branches"],
+        summary="Rename a branch",
+        description="Changes the branch's name (up to 200 characters).",
         request=BranchRenameInputSerializer,
-        responses={200: BranchOutputSerializer, **LOCKED},
+        responses={
+            200: BranchOutputSerializer,
+            **errors(
+                400, 401, 404, 405, 409, 413, 415, 429, 503,
+                method="PUT",
+                invalid=("name", "max_length", "Ensure this field has no more than 200 characters."),
+                missing=BRANCH_MISSING,
+                conflicts=["chat_locked"],
+            ),
+        },
     )
     @action(detail=False, methods=["put"], url_path="rename-branch")
     def rename_branch(self, request):
@@ -98,9 +141,25 @@ class BranchViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="branches_delete_branch",
+        tags=["branches"],
+        summary="Delete a branch",
+        description=(
+            "Deletes a branch and its pairs; with `cascade=true`, its child branches too. The root "
+            "cannot be deleted. When the active branch goes, its parent becomes active. Parameters "
+            "in the query string or the body."
+        ),
         request=BranchDeleteInputSerializer,
         parameters=[BranchDeleteInputSerializer],
-        responses={204: None, **DELETE_CONFLICTS},
+        responses={
+            204: None,
+            **errors(
+                400, 401, 404, 405, 409, 413, 415, 429, 503,
+                method="DELETE",
+                invalid=("cascade", "invalid", "Must be a valid boolean."),
+                missing=BRANCH_MISSING,
+                conflicts=["chat_locked", "root_branch", "branch_has_children"],
+            ),
+        },
     )
     @action(detail=False, methods=["delete"], url_path="delete-branch")
     def delete_branch(self, request):
@@ -115,9 +174,24 @@ class RegenerateViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="messages_regenerate",
+        tags=["messages"],
+        summary="Answer a question again",
+        description=(
+            "A new branch forked right before the pair `response_id` (after the pair before it on "
+            "its branch, or at that branch's own fork point), whose first pair repeats the question "
+            "with a newly generated answer. The old answer stays where it was; the fork pair's "
+            "`branches` lists both. As create-branch, with `\"stream\": true` for an event stream."
+        ),
         request=RegenerateInputSerializer,
-        responses=generation_responses(BranchWithMessagesOutputSerializer),
+        responses=generation_responses(
+            BranchWithMessagesOutputSerializer,
+            400, 401, 404, 405, 409, 413, 415, 503,
+            invalid=("response_id", "required", "This field is required."),
+            missing=("Chat not found.", "No pair with this response_id in this chat."),
+            conflicts=["chat_locked"],
+        ),
     )
+    @action(detail=False, methods=["post"], url_path="regenerate")
     def regenerate(self, request):
         data = validated(RegenerateInputSerializer, request)
         stream = data.pop("stream")

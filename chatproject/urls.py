@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
+from chatproject import pages
 from chatproject.api.health import HealthView
 from chatproject.api.schema import SchemaView
 from chatproject.api.views import not_found
@@ -13,6 +14,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # A small page linking the docs, the admin and /health (also the admin's "View site").
+    path("", pages.home, name="home"),
+    path("favicon.ico", pages.favicon),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

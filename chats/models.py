@@ -10,7 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 
 
 class ChatStatus(models.TextChoices):
@@ -23,7 +23,22 @@ class Chat(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chats")
     title = models.CharField(max_length=settings.MAX_TITLE_CHARS)
-    status = models.CharField(max_length=16, choices=ChatStatus.choices, default=ChatStatus.ACTIVE)
+    # Moderation: two independent flags, changed only through the moderation
+    # service (chats.services.chat_moderate). Hiding a locked chat and restoring
+    # it brings it back still locked; locking a hidden chat leaves it hidden.
+    locked = models.BooleanField(default=False, help_text="Read-only to its owner (409 on every write but delete).")
+    hidden = models.BooleanField(default=False, help_text="Invisible to its owner (404), shown only here.")
+    # What the API shows and what filters read, derived by the database from the
+    # two flags so it can never disagree with them: hidden > locked > active.
+    status = models.GeneratedField(
+        expression=Case(
+            When(hidden=True, then=Value(ChatStatus.HIDDEN.value)),
+            When(locked=True, then=Value(ChatStatus.LOCKED.value)),
+            default=Value(ChatStatus.ACTIVE.value),
+        ),
+        output_field=models.CharField(max_length=16, choices=ChatStatus.choices),
+        db_persist=True,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     # Moves on every write to the chat (pairs, branches, title): list-chats order.
     updated_at = models.DateTimeField(auto_now=True)
@@ -39,11 +54,6 @@ class Chat(models.Model):
         indexes = [
             # list-chats: one user's chats, most recently active first (keyset).
             models.Index(fields=["owner", "-updated_at", "-id"], name="chats_owner_activity"),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=ChatStatus.values), name="chats_status_valid"
-            ),
         ]
 
     def __str__(self):
@@ -89,6 +99,7 @@ class Branch(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["chat", "created_at"], name="conversations_chat_created")]
+        verbose_name_plural = "branches"
 
     def __str__(self):
         return self.name

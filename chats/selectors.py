@@ -15,7 +15,7 @@ from chatproject.errors import NotFound
 
 from . import content_repository
 from .content_repository import StoredPair
-from .models import Branch, Chat, ChatStatus
+from .models import Branch, Chat
 from .representations import chat_representation, pair_representation
 
 
@@ -23,7 +23,7 @@ def visible_chats(*, user: User) -> QuerySet[Chat]:
     """The chats `user` can see and change through the API: their own, but
     not those a moderator hid. Every read and write of a user's chat starts
     here."""
-    return Chat.objects.filter(owner=user).exclude(status=ChatStatus.HIDDEN)
+    return Chat.objects.filter(owner=user, hidden=False)
 
 
 def with_summary(chats: QuerySet[Chat]) -> QuerySet[Chat]:

@@ -40,6 +40,7 @@ class PageLimitField(serializers.IntegerField):
     MAXIMUM = 1000
 
     def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "How many pairs: default 100; above 1000 is read as 1000.")
         super().__init__(min_value=1, required=False, default=100, **kwargs)
 
     def to_internal_value(self, data):
@@ -88,15 +89,19 @@ class ChatUpdateInputSerializer(StrictSerializer):
 
 class PageQuerySerializer(QuerySerializer):
     chat_id = serializers.UUIDField()
-    branch_id = serializers.UUIDField(required=False)
+    branch_id = serializers.UUIDField(required=False, help_text="The branch to read; default: the chat's active branch.")
     limit = PageLimitField()
     before = serializers.UUIDField(required=False, help_text="A response_id on the path: the page ends just before it.")
 
 
 class ChatListQuerySerializer(QuerySerializer):
-    search = TitleField(required=False, allow_blank=True)
-    cursor = serializers.CharField(required=False, allow_blank=True)
-    page_size = serializers.IntegerField(min_value=1, required=False, help_text="Default 20; above 100 is read as 100.")
+    search = TitleField(required=False, allow_blank=True, help_text="Only chats whose title contains this (any case).")
+    cursor = serializers.CharField(
+        required=False, allow_blank=True, help_text="Where a page starts: taken from the `next` or `previous` link."
+    )
+    page_size = serializers.IntegerField(
+        min_value=1, required=False, default=20, help_text="Chats per page: default 20; above 100 is read as 100."
+    )
 
 
 class MessageAddInputSerializer(StrictSerializer):

@@ -7,11 +7,12 @@ is ordered: MongoDB first where its failure must leave PostgreSQL unchanged
 two can leave behind is what `reconcile_content` finds and repairs.
 """
 
+import dataclasses
 import datetime
 import logging
 import uuid
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -32,7 +33,7 @@ TITLE_FROM_QUESTION_CHARS = 60
 
 
 def ensure_writable(chat: Chat) -> None:
-    if chat.status == ChatStatus.LOCKED:
+    if chat.locked:
         raise ChatLocked()
 
 
@@ -109,15 +110,76 @@ def chat_update(*, user: User, chat_id: uuid.UUID, title: str) -> Chat:
     return summary
 
 
-def chat_moderate(*, chat: Chat, status: str) -> Chat:
-    """Set a chat's moderation status (admin): locked chats are read-only to
-    their owner, hidden ones invisible; back to active restores it unchanged."""
-    if status not in ChatStatus.values:
-        raise ValueError(f"unknown chat status {status!r}")
-    Chat.objects.filter(pk=chat.pk).update(status=status)
-    chat.status = status
+class Moderation(models.TextChoices):
+    """What a moderator can do to a chat. Locking and hiding are independent:
+    a locked chat that is hidden and then restored is still locked, and
+    locking or unlocking a hidden chat leaves it hidden."""
+
+    LOCK = "lock", "locked"
+    UNLOCK = "unlock", "unlocked"
+    HIDE = "hide", "hidden"
+    RESTORE = "restore", "restored"
+
+
+# Each action sets one flag; it applies only to chats whose flag it changes,
+# and says why it did not otherwise.
+_MODERATION_RULES = {
+    Moderation.LOCK: ("locked", True, "already locked"),
+    Moderation.UNLOCK: ("locked", False, "not locked"),
+    Moderation.HIDE: ("hidden", True, "already hidden"),
+    Moderation.RESTORE: ("hidden", False, "not hidden"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ModerationResult:
+    chat: Chat
+    action: Moderation
+    changed: bool
+    status_before: str
+    status_after: str
+    # Why nothing changed (None when something did), e.g. "already locked".
+    reason: str | None = None
+
+    def describe(self):
+        """For the admin history: what changed, from what to what."""
+        flag, value, _ = _MODERATION_RULES[self.action]
+        return (
+            f"{self.action.label.capitalize()} the chat: {flag} {not value} → {value}; "
+            f"status “{self.status_before}” → “{self.status_after}”."
+        )
+
+
+def chat_moderate(*, chat_id, action):
+    """The one write path of moderation, for the admin's actions and form and
+    for the commands: apply `action` (a Moderation) to a chat, under its row
+    lock, and invalidate its cached reads. The chat's activity (`updated_at`)
+    does not move: restoring brings a chat back unchanged. Raises
+    Chat.DoesNotExist when the chat is gone."""
+    action = Moderation(action)
+    flag, value, reason = _MODERATION_RULES[action]
+    with transaction.atomic():
+        chat = Chat.objects.select_for_update().get(pk=chat_id)
+        before = chat.status
+        if getattr(chat, flag) == value:
+            return ModerationResult(chat, action, False, before, before, reason)
+        Chat.objects.filter(pk=chat.pk).update(**{flag: value})
+        chat.refresh_from_db()
     bump_chat(chat.id)
-    return chat
+    return ModerationResult(chat, action, True, before, chat.status)
+
+
+def chat_moderation_preview(*, chat_id, action):
+    """What `chat_moderate` would do, without doing it (for --dry-run)."""
+    action = Moderation(action)
+    flag, value, reason = _MODERATION_RULES[action]
+    chat = Chat.objects.get(pk=chat_id)
+    before = chat.status
+    if getattr(chat, flag) == value:
+        return ModerationResult(chat, action, False, before, before, reason)
+    flags = {"locked": chat.locked, "hidden": chat.hidden, flag: value}
+    after = ChatStatus.HIDDEN if flags["hidden"] else ChatStatus.LOCKED if flags["locked"] else ChatStatus.ACTIVE
+    return ModerationResult(chat, action, True, before, after.value)
 
 
 def chat_rename(*, chat: Chat, title: str) -> Chat:

@@ -1,8 +1,8 @@
-from rest_framework.routers import SimpleRouter
+from chatproject.api.routers import ApiRouter
 
 from .views import ChatViewSet, MessageViewSet
 
-router = SimpleRouter(trailing_slash=False)
+router = ApiRouter()
 router.register("chats", ChatViewSet, basename="chats")
 router.register("messages", MessageViewSet, basename="messages")
 

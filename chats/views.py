@@ -5,7 +5,12 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from chatproject.api.openapi import LOCKED, STREAM_EVENTS, generation_responses
+from chatproject.api.openapi import (
+    IDS_IN_BODY_NOTES,
+    STREAM_EVENTS,
+    errors,
+    generation_responses,
+)
 from chatproject.api.pagination import ActivityCursorPagination
 from chatproject.api.params import validated
 from chatproject.api.reads import cached_read
@@ -34,6 +39,13 @@ from .serializers import (
     PairOutputSerializer,
 )
 
+# The 404s of a page read, for the schema's examples.
+PAGE_MISSING = (
+    "Chat not found.",
+    "Branch not found in this chat.",
+    "No pair with this response_id on this branch's path.",
+)
+
 
 def page_arguments(data):
     return {
@@ -47,8 +59,20 @@ def page_arguments(data):
 class ChatViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
     @extend_schema(
         operation_id="chats_create_chat",
+        tags=["chats"],
+        summary="Create a chat",
+        description=(
+            "Creates a chat with its root branch (`main`) and, with a `question`, its first pair: "
+            "with the `response` given, or answered by the model when it is left out (with "
+            "`\"stream\": true`, as an event stream that starts with `chat`). A response alone is a "
+            "400. Without a title, the first 60 characters of the question make one, else `New chat`."
+        ),
         request=ChatCreateInputSerializer,
-        responses=generation_responses(ChatWithMessagesOutputSerializer),
+        responses=generation_responses(
+            ChatWithMessagesOutputSerializer,
+            400, 401, 405, 413, 415, 503,
+            invalid=("title", "max_length", "Ensure this field has no more than 200 characters."),
+        ),
     )
     @action(detail=False, methods=["post"], url_path="create-chat")
     def create_chat(self, request):
@@ -74,7 +98,27 @@ class ChatViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
         }
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @extend_schema(operation_id="chats_get_chat", parameters=[PageQuerySerializer], responses={200: ChatPageOutputSerializer})
+    @extend_schema(
+        operation_id="chats_get_chat",
+        tags=["chats"],
+        summary="Read a chat and a page of its path",
+        description=(
+            "The chat, the branch shown (`branch_id`, default the active branch) and a page of that "
+            "branch's whole path, inherited pairs included, oldest first: the latest `limit` pairs, "
+            "or the `limit` pairs just before the pair `before`. `has_more` says whether older pairs "
+            "exist; pass the first pair's `response_id` as `before` to read them."
+        ),
+        parameters=[PageQuerySerializer],
+        responses={
+            200: ChatPageOutputSerializer,
+            **errors(
+                400, 401, 404, 405, 413, 415, 429, 503,
+                method="GET",
+                missing=PAGE_MISSING,
+                notes=IDS_IN_BODY_NOTES,
+            ),
+        },
+    )
     @action(detail=False, methods=["get"], url_path="get-chat")
     def get_chat(self, request):
         data = validated(PageQuerySerializer, request)
@@ -82,8 +126,19 @@ class ChatViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="chats_update_chat",
+        tags=["chats"],
+        summary="Retitle a chat",
+        description="Changes the title, and only the title: any other field (`status`, `owner` …) is a 400.",
         request=ChatUpdateInputSerializer,
-        responses={200: ChatOutputSerializer, **LOCKED},
+        responses={
+            200: ChatOutputSerializer,
+            **errors(
+                400, 401, 404, 405, 409, 413, 415, 429, 503,
+                method="PUT",
+                invalid=("status", "unknown_field", "Unknown field."),
+                conflicts=["chat_locked"],
+            ),
+        },
     )
     @action(detail=False, methods=["put"], url_path="update-chat")
     def update_chat(self, request):
@@ -91,7 +146,18 @@ class ChatViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
         chat = services.chat_update(user=request.user, chat_id=data["chat_id"], title=data["title"])
         return Response(annotated_chat_representation(chat))
 
-    @extend_schema(operation_id="chats_delete_chat", request=ChatIdInputSerializer, parameters=[ChatIdInputSerializer], responses={204: None})
+    @extend_schema(
+        operation_id="chats_delete_chat",
+        tags=["chats"],
+        summary="Delete a chat",
+        description=(
+            "Deletes the chat, all its branches and all their pairs, also when a moderator locked it. "
+            "`chat_id` in the query string or the body."
+        ),
+        request=ChatIdInputSerializer,
+        parameters=[ChatIdInputSerializer],
+        responses={204: None, **errors(400, 401, 404, 405, 413, 415, 429, 503, method="DELETE")},
+    )
     @action(detail=False, methods=["delete"], url_path="delete-chat")
     def delete_chat(self, request):
         data = validated(ChatIdInputSerializer, request)
@@ -100,8 +166,22 @@ class ChatViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="chats_list_chats",
+        tags=["chats"],
+        summary="List your chats",
+        description=(
+            "Your chats, most recently active first (any write to a chat moves it up), a page at a "
+            "time: follow `next` and `previous`. Hidden chats are not listed."
+        ),
         parameters=[ChatListQuerySerializer],
-        responses={200: ChatOutputSerializer(many=True)},
+        responses={
+            200: ChatOutputSerializer(many=True),
+            **errors(
+                400, 401, 405, 429, 503,
+                method="GET",
+                json_body=False,
+                invalid=("cursor", "invalid", "Invalid cursor."),
+            ),
+        },
     )
     @action(detail=False, methods=["get"], url_path="list-chats", pagination_class=ActivityCursorPagination)
     def list_chats(self, request):
@@ -115,8 +195,24 @@ class ChatViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
 class MessageViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
     @extend_schema(
         operation_id="messages_add_message",
+        tags=["messages"],
+        summary="Append a pair",
+        description=(
+            "Appends a question and its response to a branch (default: the active one). The pair "
+            "comes back with its `position` in that branch's path. Two clients appending at once "
+            "both succeed, in order. Without `response`, the model answers, with the branch's path "
+            "as its context: the question is stored first (`generating`), the answer is saved as it "
+            "arrives, and the request returns the finished pair (201) or, with `\"stream\": true`, "
+            "an event stream. One generation per branch at a time (409 `generation_in_progress`)."
+        ),
         request=MessageAddInputSerializer,
-        responses=generation_responses(PairOutputSerializer),
+        responses=generation_responses(
+            PairOutputSerializer,
+            400, 401, 404, 405, 409, 413, 415, 503,
+            invalid=("question", "required", "This field is required."),
+            missing=("Chat not found.", "Branch not found in this chat."),
+            conflicts=["chat_locked"],
+        ),
     )
     @action(detail=False, methods=["post"], url_path="add-message")
     def add_message(self, request):
@@ -131,8 +227,19 @@ class MessageViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="messages_get_messages",
+        tags=["messages"],
+        summary="Read a page of a branch's path",
+        description="As get-chat, without the chat around the page.",
         parameters=[PageQuerySerializer],
-        responses={200: MessagesPageOutputSerializer},
+        responses={
+            200: MessagesPageOutputSerializer,
+            **errors(
+                400, 401, 404, 405, 413, 415, 429, 503,
+                method="GET",
+                missing=PAGE_MISSING,
+                notes=IDS_IN_BODY_NOTES,
+            ),
+        },
     )
     @action(detail=False, methods=["get"], url_path="get-messages")
     def get_messages(self, request):
@@ -141,8 +248,23 @@ class MessageViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="messages_stop_generation",
+        tags=["messages"],
+        summary="Stop a generation",
+        description=(
+            "Stops the generation of a pair, from any process of the service: the model's stream is "
+            "closed and the pair is stored `interrupted` with the text generated so far. A pair "
+            "that is no longer generating is returned unchanged."
+        ),
         request=PairIdInputSerializer,
-        responses={200: PairOutputSerializer, **LOCKED},
+        responses={
+            200: PairOutputSerializer,
+            **errors(
+                400, 401, 404, 405, 409, 413, 415, 429, 503,
+                invalid=("response_id", "required", "This field is required."),
+                missing=("Chat not found.", "No pair with this response_id in this chat."),
+                conflicts=["chat_locked"],
+            ),
+        },
     )
     @action(detail=False, methods=["post"], url_path="stop-generation")
     def stop_generation(self, request):
@@ -152,8 +274,24 @@ class MessageViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         operation_id="messages_stream_message",
+        tags=["messages"],
+        summary="Re-attach to a generation",
+        description=(
+            "An event stream of a pair's generation, whichever process runs it: `pair` with the "
+            "text so far, then the `delta` events from there (their `offset` says where each "
+            "belongs), then `done` or `error`. For a pair no longer generating: `pair` and `done` "
+            "at once. For a client that lost its stream (a closed tab, a dropped connection)."
+        ),
         parameters=[PairIdInputSerializer],
-        responses={(200, "text/event-stream"): STREAM_EVENTS},
+        responses={
+            (200, "text/event-stream"): STREAM_EVENTS,
+            **errors(
+                400, 401, 404, 405, 429, 503,
+                method="GET",
+                invalid=("response_id", "required", "This field is required."),
+                missing=("Chat not found.", "No pair with this response_id in this chat."),
+            ),
+        },
     )
     @action(detail=False, methods=["get"], url_path="stream-message")
     def stream_message(self, request):

@@ -11,7 +11,7 @@ from accounts.tests.factories import UserFactory
 from chatproject.api.formats import iso_datetime
 from chatproject.testing import client_for, error
 from chats import content_repository
-from chats.models import Branch, Chat, ChatStatus
+from chats.models import Branch, Chat
 from chats.tests.factories import ChatFactory
 from chats.tests.routes import ADD, GET, MESSAGES
 from chats.tests.stores import raw_buckets
@@ -387,7 +387,7 @@ def test_unknown_response_id_is_404(auth_client, chat):
 
 def test_branch_writes_to_a_locked_chat_are_409(auth_client, chat, root_pairs):
     branch = fork(auth_client, chat, root_pairs[0]["response_id"], activate=False)
-    Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.LOCKED)
+    Chat.objects.filter(pk=chat.pk).update(locked=True)
     ids = {"chat_id": str(chat.id), "branch_id": branch["branch_id"]}
 
     responses = [

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from branches import services as branch_services
 from chats import content_repository
-from chats.models import Branch, Chat, ChatStatus
+from chats.models import Branch, Chat
 from chats.tests.factories import ChatFactory
 from chats.tests.stores import raw_buckets
 
@@ -203,7 +203,8 @@ def test_export_holds_the_whole_tree(tree):
 
 def test_export_import_export_gives_the_same_tree(tree, other_user, tmp_path):
     chat, _, _ = tree
-    Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.LOCKED)
+    # Locked and hidden: both flags travel, so restoring the copy leaves it locked.
+    Chat.objects.filter(pk=chat.pk).update(locked=True, hidden=True)
     Branch.objects.filter(chat=chat, parent__isnull=True).update(name="trunk")
     path = tmp_path / "chat.json"
     run("export_chat", str(chat.id), "--output", str(path))
@@ -219,7 +220,22 @@ def test_export_import_export_gives_the_same_tree(tree, other_user, tmp_path):
     assert second["chat"]["owner"] == other_user.username
     assert {b["id"] for b in second["branches"]}.isdisjoint({b["id"] for b in first["branches"]})
     assert normalized(second) == normalized(first)
+    assert (second["chat"]["status"], second["chat"]["locked"], second["chat"]["hidden"]) == ("hidden", True, True)
     assert run("reconcile_content", "--grace", "0").splitlines()[-1] == "problems found: 0"
+
+
+def test_import_of_an_export_without_flags_takes_them_from_its_status(tree, other_user, tmp_path):
+    chat, _, _ = tree
+    export = json.loads(run("export_chat", str(chat.id)))
+    del export["chat"]["locked"], export["chat"]["hidden"]
+    export["chat"]["status"] = "locked"
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(export))
+
+    run("import_chat", str(path), "--owner", other_user.username)
+
+    imported = Chat.objects.get(owner=other_user)
+    assert (imported.locked, imported.hidden, imported.status) == (True, False, "locked")
 
 
 def test_import_dry_run_creates_nothing(tree, other_user, tmp_path):

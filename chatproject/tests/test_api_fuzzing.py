@@ -52,6 +52,7 @@ from accounts.tests.factories import PASSWORD, UserFactory
 from branches import services as branch_services
 from chats import services as chat_services
 from chats.models import Branch, Chat, ChatStatus
+from chats.services import Moderation
 
 SEED = 20261125
 MAX_EXAMPLES = 50
@@ -230,9 +231,9 @@ class World:
     def build(self):
         for index, user in enumerate(self.users):
             self.chats[index, "main"] = self._chat(user)
-        for status in (ChatStatus.LOCKED, ChatStatus.HIDDEN):
+        for status, action in ((ChatStatus.LOCKED, Moderation.LOCK), (ChatStatus.HIDDEN, Moderation.HIDE)):
             ids = self._chat(self.users[0])
-            chat_services.chat_moderate(chat=Chat.objects.get(pk=ids["chat"][0]), status=status)
+            chat_services.chat_moderate(chat_id=ids["chat"][0], action=action)
             self.chats[0, status.value] = ids
 
     @staticmethod

@@ -8,7 +8,7 @@ from django.core.cache import cache
 
 from chatproject.testing import client_for
 from chats import content_repository
-from chats.models import Chat, ChatStatus
+from chats.models import Chat
 
 from .factories import ChatFactory
 from .routes import ADD, DELETE, GET, MESSAGES, UPDATE
@@ -77,7 +77,7 @@ def test_moderation_through_the_service_path_invalidates_too(auth_client, chat):
     from chatproject.cache import bump_chat
 
     get_chat(auth_client, chat)
-    Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.HIDDEN)
+    Chat.objects.filter(pk=chat.pk).update(hidden=True)
     bump_chat(chat.id)
 
     assert get_chat(auth_client, chat).status_code == HTTPStatus.NOT_FOUND

@@ -269,7 +269,7 @@ def test_get_chat_of_unknown_id_is_404(auth_client, db):
 
 
 def test_hidden_chat_is_404_to_its_owner(auth_client, chat):
-    Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.HIDDEN)
+    Chat.objects.filter(pk=chat.pk).update(hidden=True)
 
     responses = [
         auth_client.get(GET, {"chat_id": str(chat.id)}),
@@ -334,7 +334,7 @@ def test_update_chat_needs_a_title(auth_client, chat):
 
 
 def test_update_locked_chat_is_409(auth_client, chat):
-    Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.LOCKED)
+    Chat.objects.filter(pk=chat.pk).update(locked=True)
 
     response = auth_client.put(UPDATE, {"chat_id": str(chat.id), "title": "x"}, format="json")
 
@@ -365,7 +365,7 @@ def test_delete_chat_takes_chat_id_from_the_query_string(auth_client, chat):
 
 
 def test_delete_locked_chat_is_allowed(auth_client, chat):
-    Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.LOCKED)
+    Chat.objects.filter(pk=chat.pk).update(locked=True)
 
     response = auth_client.delete(DELETE, {"chat_id": str(chat.id)}, format="json")
 
@@ -442,7 +442,7 @@ def test_list_chats_shows_neither_hidden_nor_others_chats(auth_client, user, oth
     mine = ChatFactory(owner=user, title="mine")
     ChatFactory(owner=other_user, title="theirs")
     hidden = ChatFactory(owner=user, title="hidden")
-    Chat.objects.filter(pk=hidden.pk).update(status=ChatStatus.HIDDEN)
+    Chat.objects.filter(pk=hidden.pk).update(hidden=True)
 
     response = auth_client.get(LIST)
 

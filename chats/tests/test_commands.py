@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from chats import content_repository
-from chats.models import Chat, ChatStatus
+from chats.models import Chat
 from chats.tests.stores import raw_buckets
 
 from .factories import ChatFactory
@@ -57,7 +57,7 @@ def test_chat_stats_counts_everything_and_lists_the_largest(user, other_user):
     big = ChatFactory(owner=user, title="big", pairs=5)
     ChatFactory(owner=other_user, title="small", pairs=1)
     locked = ChatFactory(owner=other_user, title="empty")
-    Chat.objects.filter(pk=locked.pk).update(status=ChatStatus.LOCKED)
+    Chat.objects.filter(pk=locked.pk).update(locked=True)
 
     lines = run("chat_stats", "--top", "2").splitlines()
 
@@ -113,7 +113,7 @@ def test_purge_by_inactivity_and_status_deletes_content_too(user, other_user):
     Chat.objects.filter(pk=stale.pk).update(updated_at=timezone.now() - timedelta(days=40))
     fresh = ChatFactory(owner=user, title="fresh", pairs=1)
     hidden = ChatFactory(owner=other_user, title="hidden", pairs=1)
-    Chat.objects.filter(pk=hidden.pk).update(status=ChatStatus.HIDDEN)
+    Chat.objects.filter(pk=hidden.pk).update(hidden=True)
 
     by_age = run("purge_chats", "--older-than", "30")
     by_status = run("purge_chats", "--status", "hidden")

@@ -21,7 +21,7 @@ from django.urls import reverse
 from branches.tests.routes import CREATE_BRANCH, GET_BRANCHES
 from chatproject.testing import client_for, error
 from chats import content_repository, generation
-from chats.models import Branch, Chat, ChatStatus
+from chats.models import Branch, Chat
 from chats.tests.stores import raw_buckets
 
 from .factories import ChatFactory
@@ -366,7 +366,7 @@ def test_generating_routes_keep_ownership_and_locks(auth_client, other_client, c
         other_client.post(ADD, {"chat_id": str(chat.id), "question": "q"}, format="json"),
         auth_client.post(REGENERATE, {**ids, "response_id": str(uuid.uuid4())}, format="json"),
     ]
-    Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.LOCKED)
+    Chat.objects.filter(pk=chat.pk).update(locked=True)
     locked = [
         auth_client.post(REGENERATE, ids, format="json"),
         auth_client.post(STOP, ids, format="json"),

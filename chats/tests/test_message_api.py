@@ -8,7 +8,7 @@ import pytest
 from chatproject.api.formats import iso_datetime
 from chatproject.testing import error
 from chats import content_repository
-from chats.models import Branch, Chat, ChatStatus
+from chats.models import Branch, Chat
 
 from .factories import ChatFactory
 from .routes import ADD, GET, MESSAGES
@@ -119,7 +119,7 @@ def test_add_message_needs_a_question_and_while_generation_is_off_a_response(aut
 
 
 def test_add_message_to_a_locked_chat_is_409(auth_client, chat):
-    Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.LOCKED)
+    Chat.objects.filter(pk=chat.pk).update(locked=True)
 
     response = add(auth_client, chat)
 
@@ -129,7 +129,7 @@ def test_add_message_to_a_locked_chat_is_409(auth_client, chat):
 
 
 def test_add_message_to_a_hidden_chat_is_404(auth_client, chat):
-    Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.HIDDEN)
+    Chat.objects.filter(pk=chat.pk).update(hidden=True)
 
     response = add(auth_client, chat)
 

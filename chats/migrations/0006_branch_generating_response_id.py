@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chats', '0004_branch_optional_fields'),
+        ('chats', '0005_moderation_flags'),
     ]
 
     operations = [
