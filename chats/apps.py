@@ -15,12 +15,16 @@ class ChatsConfig(AppConfig):
         from chatproject.startup import on_serving
 
         from . import content_repository
-        from .health import MongoDB
+        from . import llm
+        from .health import LanguageModel, MongoDB
 
         content_repository.connect()
         on_serving(_drop_chats_without_content)
         register_check(
             MongoDB, name=lambda: "mongomock" if content_repository.is_ephemeral() else "mongodb", essential=True
+        )
+        register_check(
+            LanguageModel, name=lambda: "model", essential=False, up=lambda: "ok" if llm.enabled() else "off"
         )
         if content_repository.is_ephemeral() and settings.MONGODB_WARN_IF_EPHEMERAL:
             logger.warning(

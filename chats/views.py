@@ -211,7 +211,7 @@ class MessageViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
             400, 401, 404, 405, 409, 413, 415, 503,
             invalid=("question", "required", "This field is required."),
             missing=("Chat not found.", "Branch not found in this chat."),
-            conflicts=["chat_locked"],
+            conflicts=["chat_locked", "generation_in_progress"],
         ),
     )
     @action(detail=False, methods=["post"], url_path="add-message")

@@ -3,8 +3,9 @@ django-health-check check and reported under the name of what it checks:
 `postgres`, `mongodb` and `redis` in production (the documented keys);
 `sqlite`, `mongomock` and `locmem` on the embedded defaults of local use.
 
-"degraded" (still 200) when only a store the API can live without is down
-(the cache: reads just miss it); "down" (503) when an essential one is. The
+"degraded" (still 200) when only what the API can live without is down (the
+cache: reads just miss it; the language model: clients can still send their
+own responses); "down" (503) when an essential store is. The
 database and the cache are checked here; an app that owns another store
 registers its check in its `AppConfig.ready()` (`register_check`), so this
 module imports no app.
@@ -40,6 +41,7 @@ class Registered:
     name: Callable[[], str]  # what it checks right now
     check: type[HealthCheck]
     essential: bool  # the API cannot work without it
+    up: Callable[[], str] = lambda: "ok"  # what to report when the check passes
 
 
 # In report order: the database, the stores apps register, the cache.
@@ -48,9 +50,12 @@ _CACHE = Registered(cache_name, Cache, False)
 _registered: list[Registered] = []
 
 
-def register_check(check: type[HealthCheck], *, name: Callable[[], str], essential: bool) -> None:
-    """Report `check` (a django-health-check check class) under `name()`."""
-    _registered.append(Registered(name, check, essential))
+def register_check(
+    check: type[HealthCheck], *, name: Callable[[], str], essential: bool, up: Callable[[], str] | None = None
+) -> None:
+    """Report `check` (a django-health-check check class) under `name()`,
+    as `up()` (default "ok") when it passes and "down" when it fails."""
+    _registered.append(Registered(name, check, essential, up or (lambda: "ok")))
 
 
 def registered() -> list[Registered]:
@@ -86,7 +91,7 @@ class HealthView(HealthCheckView):
         await super().get(request, *args, **kwargs)
         checks, status = {}, "ok"
         for entry, result in zip(entries, self.results, strict=True):
-            checks[entry.name()] = "down" if result.error else "ok"
+            checks[entry.name()] = "down" if result.error else entry.up()
             if result.error:
                 status = "down" if entry.essential or status == "down" else "degraded"
         return JsonResponse({"status": status, "checks": checks}, status=503 if status == "down" else 200)

@@ -210,14 +210,12 @@ STREAM_EVENTS = OpenApiResponse(StreamEventSerializer, description=EVENT_STREAM_
 def generation_responses(created, *statuses, **options) -> dict:
     """The responses of a route that may generate its response: `created`
     (201), the event stream (200 with `"stream": true`) and `errors(*statuses,
-    **options)` with the errors of a generation (409 `generation_in_progress`,
-    429, 502, 503, 504) added."""
-    conflicts = [*options.pop("conflicts", ()), "generation_in_progress"]
-    statuses = sorted({*statuses, 409, 429, 502, 503, 504})
+    **options)` with the errors of a generation (429, 502, 503, 504) added."""
+    statuses = sorted({*statuses, 429, 502, 503, 504})
     return {
         201: created,
         (200, "text/event-stream"): STREAM_EVENTS,
-        **errors(*statuses, conflicts=conflicts, generates=True, **options),
+        **errors(*statuses, generates=True, **options),
     }
 
 

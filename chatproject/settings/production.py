@@ -19,6 +19,9 @@ if not env("DATABASE_URL", default=""):
 if not env("MONGODB_URI", default="").startswith(("mongodb://", "mongodb+srv://")):
     raise ImproperlyConfigured("MONGODB_URI must name a MongoDB server in production.")
 
+# The production image carries no local model: it asks a model server.
+LLM_PROVIDER = env("LLM_PROVIDER", default="openai")
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 # /health is probed over plain HTTP by the container runtime.

@@ -69,14 +69,17 @@ ERRORS_BY_OPERATION = {
     "auth_refresh": {400, 401, 405, 413, 415, 429, 503},
     "auth_logout": {400, 401, 405, 413, 415, 429, 503},
     "auth_me": {401, 405, 429, 503},
-    "chats_create_chat": {400, 401, 405, 413, 415, 429, 503},
+    "chats_create_chat": {400, 401, 405, 413, 415, 429, 502, 503, 504},
     "chats_get_chat": {400, 401, 404, 405, 413, 415, 429, 503},
     "chats_update_chat": {400, 401, 404, 405, 409, 413, 415, 429, 503},
     "chats_delete_chat": {400, 401, 404, 405, 413, 415, 429, 503},
     "chats_list_chats": {400, 401, 405, 429, 503},
-    "messages_add_message": {400, 401, 404, 405, 409, 413, 415, 429, 503},
+    "messages_add_message": {400, 401, 404, 405, 409, 413, 415, 429, 502, 503, 504},
+    "messages_regenerate": {400, 401, 404, 405, 409, 413, 415, 429, 502, 503, 504},
+    "messages_stop_generation": {400, 401, 404, 405, 409, 413, 415, 429, 503},
+    "messages_stream_message": {400, 401, 404, 405, 429, 503},
     "messages_get_messages": {400, 401, 404, 405, 413, 415, 429, 503},
-    "branches_create_branch": {400, 401, 404, 405, 409, 413, 415, 429, 503},
+    "branches_create_branch": {400, 401, 404, 405, 409, 413, 415, 429, 502, 503, 504},
     "branches_get_branches": {400, 401, 404, 405, 413, 415, 429, 503},
     "branches_set_active_branch": {400, 401, 404, 405, 409, 413, 415, 429, 503},
     "branches_rename_branch": {400, 401, 404, 405, 409, 413, 415, 429, 503},
@@ -143,7 +146,9 @@ def test_conflicts_name_their_codes(schema):
     }
     assert conflicts == {
         "chats_update_chat": ["chat_locked"],
-        "messages_add_message": ["chat_locked"],
+        "messages_add_message": ["chat_locked", "generation_in_progress"],
+        "messages_regenerate": ["chat_locked"],
+        "messages_stop_generation": ["chat_locked"],
         "branches_create_branch": ["chat_locked"],
         "branches_set_active_branch": ["chat_locked"],
         "branches_rename_branch": ["chat_locked"],
@@ -154,9 +159,9 @@ def test_conflicts_name_their_codes(schema):
 def test_models_come_first_and_the_error_schemas_after_them(schema):
     names = list(schema["components"]["schemas"])
     errors = [name for name in names if name.startswith("Error")]
-    assert errors == [f"Error{status}" for status in (400, 401, 404, 405, 409, 413, 415, 429, 503)]
+    assert errors == [f"Error{status}" for status in (400, 401, 404, 405, 409, 413, 415, 429, 502, 503, 504)]
     assert names[-len(errors):] == errors
-    assert len(names) - len(errors) < 25
+    assert len(names) - len(errors) < 35
 
 
 def test_samples_look_like_real_data(schema):

@@ -21,7 +21,7 @@ def test_health_is_ok_when_every_store_answers():
     assert response.status_code == HTTPStatus.OK
     assert response.json() == {
         "status": "ok",
-        "checks": {"postgres": "ok", "mongomock": "ok", "redis": "ok"},
+        "checks": {"postgres": "ok", "mongomock": "ok", "redis": "ok", "model": "off"},
     }
 
 
@@ -40,7 +40,7 @@ def test_health_is_down_within_the_timeout_when_mongodb_is_unreachable(mongo_dow
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response.json() == {
         "status": "down",
-        "checks": {"postgres": "ok", "mongodb": "down", "redis": "ok"},
+        "checks": {"postgres": "ok", "mongodb": "down", "redis": "ok", "model": "off"},
     }
     # serverSelectionTimeoutMS=500 in the URI, plus slack for the machine.
     assert elapsed < 2.0
@@ -53,7 +53,7 @@ def test_health_is_degraded_when_redis_is_unreachable(redis_down):
     assert response.status_code == HTTPStatus.OK
     assert response.json() == {
         "status": "degraded",
-        "checks": {"postgres": "ok", "mongomock": "ok", "redis": "down"},
+        "checks": {"postgres": "ok", "mongomock": "ok", "redis": "down", "model": "off"},
     }
 
 
@@ -64,5 +64,22 @@ def test_health_is_down_when_postgres_is_unreachable(postgres_down):
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response.json() == {
         "status": "down",
-        "checks": {"postgres": "down", "mongomock": "ok", "redis": "ok"},
+        "checks": {"postgres": "down", "mongomock": "ok", "redis": "ok", "model": "off"},
     }
+
+
+def test_a_model_that_is_down_makes_health_degraded_not_down(client, openai_provider, settings, model_proxy):
+    model_proxy.mode = "closed"
+    settings.LLM_BASE_URL = model_proxy.url
+
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert response.json()["checks"]["model"] == "down"
+
+
+def test_a_model_that_answers_is_ok(client, openai_provider):
+    response = client.get("/health")
+
+    assert (response.status_code, response.json()["checks"]["model"]) == (200, "ok")

@@ -152,7 +152,7 @@ def test_health_on_the_embedded_defaults_names_sqlite_and_the_stand_ins(tmp_path
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == (
-        "200 [('locmem', 'ok'), ('mongomock', 'ok'), ('sqlite', 'ok')]"
+        "200 [('locmem', 'ok'), ('model', 'ok'), ('mongomock', 'ok'), ('sqlite', 'ok')]"
     )
 
 

@@ -246,7 +246,7 @@ def test_change_page_shows_the_tree_and_the_whole_path_of_the_chosen_branch(staf
 def test_change_page_pages_long_paths_newest_page_first(superuser_client, user):
     chat = ChatFactory(owner=user, pairs=100)
     middle = content_repository.read_pairs_before(chat_id=chat.id, branch_id=chat.active_branch_id, end=60, limit=1)[0]
-    branch = branch_services.branch_create(user=user, chat_id=chat.id, response_id=middle.response_id, name="late")
+    branch, _ = branch_services.branch_create(user=user, chat_id=chat.id, response_id=middle.response_id, name="late")
     for i in range(60):
         chat_services.message_add(user=user, chat_id=chat.id, question=f"late {i}", response="r")
 
@@ -444,7 +444,7 @@ def test_branch_list_is_named_ordered_and_filtered_by_chat_and_links_to_its_chat
     second = ChatFactory(owner=user, title="B chat", pairs=1)
     first = ChatFactory(owner=user, title="A chat", pairs=1)
     pair = content_repository.read_pairs_before(chat_id=second.id, branch_id=second.active_branch_id, limit=1)[0]
-    fork = branch_services.branch_create(user=user, chat_id=second.id, response_id=pair.response_id, name="fork")
+    fork, _ = branch_services.branch_create(user=user, chat_id=second.id, response_id=pair.response_id, name="fork")
     branches = reverse("admin:chats_branch_changelist")
 
     listing = superuser_client.get(branches)
