@@ -28,6 +28,16 @@ from .serializers import (
 BRANCH_MISSING = ("Chat not found.", "Branch not found in this chat.")
 
 
+# create-branch and regenerate: a new branch, its first pair perhaps generated.
+NEW_BRANCH_RESPONSES = generation_responses(
+    BranchWithMessagesOutputSerializer,
+    400, 401, 404, 405, 409, 413, 415, 503,
+    invalid=("response_id", "required", "This field is required."),
+    missing=("Chat not found.", "No pair with this response_id in this chat."),
+    conflicts=["chat_locked"],
+)
+
+
 def branch_generation_response(branch, generation, *, stream):
     """A new branch whose first pair is being generated (edit, regenerate)."""
     return generation_response(
@@ -54,13 +64,7 @@ class BranchViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
             "starts with `branch`."
         ),
         request=BranchCreateInputSerializer,
-        responses=generation_responses(
-            BranchWithMessagesOutputSerializer,
-            400, 401, 404, 405, 409, 413, 415, 503,
-            invalid=("response_id", "required", "This field is required."),
-            missing=("Chat not found.", "No pair with this response_id in this chat."),
-            conflicts=["chat_locked"],
-        ),
+        responses=NEW_BRANCH_RESPONSES,
     )
     @action(detail=False, methods=["post"], url_path="create-branch")
     def create_branch(self, request):
@@ -183,13 +187,7 @@ class RegenerateViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
             "`branches` lists both. As create-branch, with `\"stream\": true` for an event stream."
         ),
         request=RegenerateInputSerializer,
-        responses=generation_responses(
-            BranchWithMessagesOutputSerializer,
-            400, 401, 404, 405, 409, 413, 415, 503,
-            invalid=("response_id", "required", "This field is required."),
-            missing=("Chat not found.", "No pair with this response_id in this chat."),
-            conflicts=["chat_locked"],
-        ),
+        responses=NEW_BRANCH_RESPONSES,
     )
     @action(detail=False, methods=["post"], url_path="regenerate")
     def regenerate(self, request):

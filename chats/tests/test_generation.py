@@ -314,18 +314,26 @@ def test_a_reader_of_another_process_follows_the_store(auth_client, chat, local_
     list(events)
 
 
-def test_a_generation_whose_process_died_is_recovered(auth_client, chat, settings):
-    settings.LLM_PROVIDER = "local"
+def died_generating(chat, *, response, timeout):
+    """A pair left `generating` on the chat's active branch, its branch still
+    claimed, by a process that died long ago (a crash, not a fake of ours:
+    the stores as such a process leaves them)."""
     dead = content_repository.append_pair(
-        chat_id=chat.id, branch_id=chat.active_branch_id, question="q", response="half an ans",
+        chat_id=chat.id, branch_id=chat.active_branch_id, question="q", response=response,
         generation={"status": "generating", "model": "m"},
     )
     Branch.objects.filter(pk=chat.active_branch_id).update(generating_response_id=dead.response_id, message_count=4)
-    long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=settings.LLM_TIMEOUT + 60)
+    long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=timeout + 60)
     raw_buckets().update_one(
         {"chat_id": str(chat.id), "qa_pairs": {"$elemMatch": {"response_id": dead.response_id}}},
-        {"$set": {"qa_pairs.$.saved_at": long_ago}},
+        {"$set": {"qa_pairs.$.saved_at": long_ago, "qa_pairs.$.timestamp": long_ago}},
     )
+    return dead
+
+
+def test_a_generation_whose_process_died_is_recovered(auth_client, chat, settings):
+    settings.LLM_PROVIDER = "local"
+    dead = died_generating(chat, response="half an ans", timeout=settings.LLM_TIMEOUT)
 
     stopped = auth_client.post(STOP, {"chat_id": str(chat.id), "response_id": dead.response_id}, format="json")
 
@@ -335,16 +343,7 @@ def test_a_generation_whose_process_died_is_recovered(auth_client, chat, setting
 
 
 def test_reconcile_ends_generations_whose_process_died(user, chat, settings):
-    dead = content_repository.append_pair(
-        chat_id=chat.id, branch_id=chat.active_branch_id, question="q", response="",
-        generation={"status": "generating", "model": "m"},
-    )
-    Branch.objects.filter(pk=chat.active_branch_id).update(generating_response_id=dead.response_id, message_count=4)
-    long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=settings.LLM_TIMEOUT + 60)
-    raw_buckets().update_one(
-        {"chat_id": str(chat.id), "qa_pairs": {"$elemMatch": {"response_id": dead.response_id}}},
-        {"$set": {"qa_pairs.$.saved_at": long_ago, "qa_pairs.$.timestamp": long_ago}},
-    )
+    dead = died_generating(chat, response="", timeout=settings.LLM_TIMEOUT)
 
     out = StringIO()
     call_command("reconcile_content", "--grace", "0", "--fix", stdout=out, stderr=StringIO())
