@@ -14,8 +14,7 @@ class ChatsConfig(AppConfig):
         from chatproject.api.health import register_check
         from chatproject.startup import on_serving
 
-        from . import content_repository
-        from . import llm
+        from . import content_repository, llm
         from .health import LanguageModel, MongoDB
 
         content_repository.connect()
