@@ -28,6 +28,7 @@ test: install
 # Seeds its own stores: PostgreSQL `chat_bench`, Redis db 14, mongomock.
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/generation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache db.sqlite3 staticfiles

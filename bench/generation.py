@@ -1,0 +1,247 @@
+"""The generation figures of the performance goals: `make bench` runs it
+after bench/run.py (alone: `.venv/bin/python bench/generation.py [--runs N]`).
+
+In the same run, against the same llama.cpp server (`python -m
+llama_cpp.server` with the bundled SmolLM2, started here on 127.0.0.1):
+
+- the server called directly, streaming: its time to the first token and to
+  the end of the answer;
+- the service streaming the same question (add-message with
+  `"stream": true`, in process, provider `openai` pointed at that server): its
+  time to the first `delta` event and to `done`;
+- the MongoDB writes of one generation, and per second of generation;
+- the content reads of the context for a chat of 10 and of 10,000 pairs.
+
+Answers are cut at the same number of tokens (temperature 0, a question that
+makes the model talk), so that both sides time answers of the same length;
+runs alternate between the two sides. Writes a JSON beside bench/run.py's.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+
+QUESTION = "Tell me a long story about a lighthouse keeper and the sea."
+SYSTEM = "You are a helpful assistant."
+MAX_TOKENS = 64
+LONG_TOKENS = 320
+
+
+def log(message):
+    print(f"[bench-generation {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def llama_server():
+    from chats import llm
+
+    port = free_port()
+    command = [
+        sys.executable, "-m", "llama_cpp.server", "--model", llm.default_model_path(),
+        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2",
+        "--interrupt_requests", "False",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        import httpx
+
+        for _ in range(300):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("llama_cpp.server did not start")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def direct(url):
+    """(seconds to the first text, seconds to the end) of the server alone."""
+    import httpx
+
+    body = {
+        "model": "smollm2", "stream": True, "max_tokens": MAX_TOKENS, "temperature": 0,
+        "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": QUESTION}],
+    }
+    started = time.perf_counter()
+    first = None
+    with httpx.stream("POST", f"{url}/chat/completions", json=body, timeout=60) as response:
+        for line in response.iter_lines():
+            if first is None and line.startswith("data: {"):
+                delta = json.loads(line[6:])["choices"][0]["delta"]
+                if delta.get("content"):
+                    first = time.perf_counter() - started
+    return first, time.perf_counter() - started
+
+
+class Writes:
+    """Counts the write calls made on the content collection."""
+
+    WRITES = {"insert_one", "update_one", "update_many", "find_one_and_update", "delete_many", "delete_one"}
+
+    def __init__(self, collection, counter):
+        self._collection, self._counter = collection, counter
+
+    def __getattr__(self, name):
+        attribute = getattr(self._collection, name)
+        if name in self.WRITES:
+            self._counter[0] += 1
+        return attribute
+
+
+def through_service(client, chat_id):
+    """(seconds to the first delta, seconds to done, its pair) through the service."""
+    started = time.perf_counter()
+    response = client.post(
+        "/api/v1/messages/add-message",
+        {"chat_id": str(chat_id), "question": QUESTION, "stream": True},
+        format="json",
+    )
+    first, buffer, done = None, b"", None
+    for chunk in response.streaming_content:
+        buffer += chunk
+        if first is None and b"event: delta" in buffer:
+            first = time.perf_counter() - started
+        if b"event: done" in buffer:
+            done = json.loads(buffer.split(b"event: done\ndata: ", 1)[1].split(b"\n\n", 1)[0])
+    return first, time.perf_counter() - started, done
+
+
+def context_reads(owner, pairs):
+    """Content-store calls of reading the context of a generation on a chat of `pairs` pairs."""
+    from bench.seed import chat_with_pairs
+    from chats import content_repository, generation, selectors
+
+    seeded = chat_with_pairs(owner=owner, pairs=pairs, title=f"context {pairs}")
+    chat = selectors.chat_get(user=owner, chat_id=seeded.chat_id)
+    branches = selectors.chat_branches(chat=chat)
+    before = content_repository.calls()
+    history, _ = selectors.path_page(chat_id=chat.id, branches=branches, branch=branches[0], limit=50)
+    generation.context_messages(question=QUESTION, history=history)
+    return content_repository.calls() - before
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10, help="measured runs per side (after 2 warm-ups)")
+    parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "generation.json"))
+    args = parser.parse_args(argv)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from bench.run import ensure_database, reset_stores
+    from chatproject.testing import client_for
+    from chats.content_repository import connection
+    from chats.services import chat_create
+
+    ensure_database()
+    call_command("migrate", verbosity=0)
+    reset_stores()
+    from bench.seed import user
+
+    owner = user("generation-bench")
+    settings.THROTTLE_GENERATE_RATE = "1000000/minute"
+    settings.LLM_PROVIDER, settings.LLM_MODEL = "openai", "smollm2"
+    settings.LLM_MAX_TOKENS, settings.LLM_TEMPERATURE, settings.LLM_SYSTEM_PROMPT = MAX_TOKENS, 0.0, SYSTEM
+    client = client_for(owner)
+
+    writes = [0]
+    original = connection.collection
+    connection.collection = lambda: Writes(original(), writes)
+    results = {"direct": [], "service": [], "writes": [], "seconds": []}
+    with llama_server() as url:
+        settings.LLM_BASE_URL = url
+        log(f"llama.cpp server on {url}; {args.runs} runs per side")
+        for run in range(args.runs + 2):
+            # A chat with a pair already: the append is then the usual single push.
+            chat, _ = chat_create(user=owner, title=f"run {run}", question="Hello", response="Hello!")
+            # Alternate who goes first: the server caches the prompt it has just seen.
+            if run % 2:
+                own = direct(url)
+            writes[0] = 0
+            first, total, done = through_service(client, chat.id)
+            if not run % 2:
+                own = direct(url)
+            if done is None or done["finish_reason"] != "length":
+                log(f"run {run}: the service's answer ended with {done and done['finish_reason']}; not counted")
+                continue
+            if run >= 2:
+                results["direct"].append(own)
+                results["service"].append((first, total))
+                results["writes"].append(writes[0])
+                results["seconds"].append(total)
+        # One long answer for the writes per second: start and end writes are
+        # then a small part of it.
+        settings.LLM_MAX_TOKENS = LONG_TOKENS
+        chat, _ = chat_create(user=owner, title="long", question="Hello", response="Hello!")
+        writes[0] = 0
+        _, long_total, long_done = through_service(client, chat.id)
+        long_writes = writes[0]
+    connection.collection = original
+    reads = {pairs: context_reads(owner, pairs) for pairs in (10, 10_000)}
+
+    def median(values):
+        return statistics.median(values) * 1000
+
+    ttft_direct = median([d[0] for d in results["direct"]])
+    ttft_service = median([s[0] for s in results["service"]])
+    total_direct = median([d[1] for d in results["direct"]])
+    total_service = median([s[1] for s in results["service"]])
+    writes_per_generation = statistics.median(results["writes"])
+    # The append and the final save are one each; the rest are saves of the text so far.
+    saves_per_second = (long_writes - 2) / long_total
+    rows = [
+        ("first text: service - server (ms, median)", ttft_service - ttft_direct, "<= 15", ttft_service - ttft_direct <= 15),
+        ("whole answer: service / server", total_service / total_direct, "<= 1.05 + 15 ms",
+         total_service <= 1.05 * total_direct + 15),
+        (f"MongoDB writes per generation ({MAX_TOKENS} tokens)", writes_per_generation, "append+saves+end",
+         writes_per_generation <= 2 + max(s for s in results["seconds"])),
+        (f"saves per second, {long_done['usage'] and long_done['usage']['completion_tokens'] or LONG_TOKENS}-token answer "
+         f"({long_total:.1f} s)", saves_per_second, "<= 1", saves_per_second <= 1.0),
+        ("context reads, 10,000 / 10 pairs", f"{reads[10_000]} / {reads[10]}", "equal", reads[10_000] == reads[10]),
+    ]
+    print(f"\nserver alone: first text {ttft_direct:.1f} ms, whole answer {total_direct:.1f} ms "
+          f"({MAX_TOKENS} tokens, median of {len(results['direct'])})")
+    print(f"through the service: first text {ttft_service:.1f} ms, whole answer {total_service:.1f} ms\n")
+    print(f"{'generation goal':<46}{'value':>12}  {'target':<18}mark")
+    print("-" * 84)
+    for name, value, target, ok in rows:
+        shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+        print(f"{name:<46}{shown:>12}  {target:<18}{'pass' if ok else 'MISS'}")
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps({
+        "ttft_ms": {"server": ttft_direct, "service": ttft_service},
+        "total_ms": {"server": total_direct, "service": total_service},
+        "writes_per_generation": writes_per_generation,
+        "long_answer": {"seconds": long_total, "writes": long_writes, "saves_per_second": saves_per_second},
+        "context_reads": reads, "runs": len(results["direct"]), "max_tokens": MAX_TOKENS,
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
