@@ -22,6 +22,8 @@ from django.utils.http import urlencode
 from django.utils.text import Truncator
 from django.utils.translation import ngettext
 
+from chatproject.errors import NotFound
+
 from . import content_repository, services
 from .models import Branch, Chat
 from .selectors import _path_segments, chat_branches
@@ -179,7 +181,7 @@ class ChatAdmin(admin.ModelAdmin):
         for chat in queryset:
             try:
                 services.chat_delete(chat=chat)
-            except Chat.DoesNotExist:
+            except NotFound:
                 continue  # its owner deleted it meanwhile
             except content_repository.ContentStoreUnavailable:
                 self.message_user(request, "MongoDB is unavailable; the remaining chats were kept.", messages.ERROR)

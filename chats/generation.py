@@ -295,6 +295,8 @@ def _work(generation: Generation, messages: list[dict], slot: Slot) -> None:
     except Exception:  # noqa: BLE001 - a worker must never die silently
         logger.exception("generation %s failed", generation.response_id)
         if not generation.done:
+            # Not left `generating` (and its branch claimed) until it counts as dead.
+            _abandon(chat_id=generation.chat_id, pair=generation.started, text=generation.text())
             generation.finish(generation.started, ModelError("The generation failed."))
     finally:
         slot.release()
@@ -392,14 +394,16 @@ def begin(*, slot: Slot, chat: Chat, pair: StoredPair, position: int) -> Generat
         raise
 
 
-def _abandon(*, chat_id, pair: StoredPair) -> None:
+def _abandon(*, chat_id, pair: StoredPair, text: str = "") -> None:
+    """End a generation that could not run (on): the pair failed, or
+    interrupted with the `text` it had; its branch free again."""
     try:
         content_repository.save_generation(
             chat_id=chat_id,
             branch_id=pair.branch_id,
             response_id=pair.response_id,
-            response="",
-            outcome=_outcome(FAILED, "error"),
+            response=text,
+            outcome=_outcome(INTERRUPTED if text else FAILED, "error"),
             unless_stopped=False,
         )
     except ContentStoreUnavailable:

@@ -213,11 +213,14 @@ def chat_delete(*, chat: Chat) -> None:
 
     Under the chat's row lock, like every write, so no branch is created or
     pair counted meanwhile. Content goes first: if MongoDB fails, the
-    transaction rolls back and the chat is still whole (503).
+    transaction rolls back and the chat is still whole (503). A chat deleted
+    meanwhile (two deletes at once) is NotFound.
     """
     chat_id = chat.id  # delete() clears the instance's pk
     with transaction.atomic():
-        chat = Chat.objects.select_for_update().get(pk=chat_id)
+        chat = Chat.objects.select_for_update().filter(pk=chat_id).first()
+        if chat is None:
+            raise NotFound("Chat not found.")
         content_repository.delete_chat_content(chat_id=chat_id)
         chat.delete()
     bump_chat(chat_id)

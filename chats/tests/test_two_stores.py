@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 
 from accounts.tests.factories import UserFactory
+from chatproject.errors import NotFound
 from chatproject.testing import client_for
 from chats import content_repository, services
 from chats.models import Branch, Chat
@@ -104,3 +105,13 @@ def test_25_concurrent_appends_to_one_chat_all_land_once_without_gaps(settings):
     assert sorted(pos for _, pos in positions) == list(range(25))
     assert {f"q{n}": pos for n, pos in positions} == {p.question: p.index for p in pairs}
     assert Branch.objects.get(pk=chat.active_branch_id).message_count == 25
+
+
+@pytest.mark.django_db
+def test_deleting_a_chat_deleted_meanwhile_is_not_found(user, chat):
+    """Two deletes of one chat at once: the second finds it gone (404), not a 500."""
+    stale = Chat.objects.get(pk=chat.pk)
+    services.chat_delete(chat=chat)
+
+    with pytest.raises(NotFound):
+        services.chat_delete(chat=stale)

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Sum
 from django.utils import timezone
 
+from chatproject.errors import NotFound
 from chatproject.progress import progress
 from chats import content_repository, services
 from chats.models import Chat, ChatStatus
@@ -48,7 +49,7 @@ class Command(BaseCommand):
         for chat in progress(chats.order_by("pk").iterator(), total=total, stream=self.stderr, label="deleting"):
             try:
                 services.chat_delete(chat=chat)
-            except Chat.DoesNotExist:
+            except NotFound:
                 continue  # deleted by its owner meanwhile
             except content_repository.ContentStoreUnavailable as exc:
                 raise CommandError(f"MongoDB became unreachable after deleting {deleted} chats: {exc}") from exc
