@@ -19,6 +19,7 @@ class ChatsConfig(AppConfig):
 
         content_repository.connect()
         on_serving(_drop_chats_without_content)
+        on_serving(_prepare_model)
         register_check(
             MongoDB, name=lambda: "mongomock" if content_repository.is_ephemeral() else "mongodb", essential=True
         )
@@ -39,3 +40,13 @@ def _drop_chats_without_content():
     from .ephemeral import drop_chats_without_content_at_start
 
     drop_chats_without_content_at_start()
+
+
+def _prepare_model():
+    import threading
+
+    from . import llm
+
+    # In the background: the server answers at once, and a first question
+    # that comes before the model is ready waits for it as it would anyway.
+    threading.Thread(target=llm.prepare, name="llm-prepare", daemon=True).start()

@@ -52,7 +52,7 @@ from chatproject.errors import (
 from . import content_repository, llm, services
 from .content_repository import COMPLETE, FAILED, GENERATING, INTERRUPTED, StoredPair
 from .models import Branch, Chat
-from .selectors import branch_get, chat_branches, chat_get, pair_get, path_page
+from .selectors import chat_branches, chat_get, pair_get, path_page
 from .services import ensure_writable
 
 logger = logging.getLogger(__name__)
@@ -376,14 +376,16 @@ def _as_fields(outcome: dict) -> dict:
 # Starting one.
 
 
-def begin(*, slot: Slot, chat: Chat, pair: StoredPair, position: int) -> Generation:
+def begin(
+    *, slot: Slot, chat: Chat, pair: StoredPair, position: int, branches: list[Branch] | None = None
+) -> Generation:
     """Read the context of a stored `generating` pair and launch its
-    generation. Should that fail, the pair is left failed and its branch free."""
+    generation (`branches`: the chat's, when the caller has read them).
+    Should that fail, the pair is left failed and its branch free."""
     try:
-        branches = chat_branches(chat=chat)
-        branch = next((b for b in branches if str(b.id) == pair.branch_id), None)
-        if branch is None:
-            raise NotFound("Branch not found in this chat.")
+        if branches is None:
+            branches = chat_branches(chat=chat)
+        branch = _branch_in(branches, pair.branch_id)
         history, _ = path_page(
             chat_id=chat.id, branches=branches, branch=branch, limit=settings.LLM_CONTEXT_PAIRS, before=pair.response_id
         )
@@ -392,6 +394,13 @@ def begin(*, slot: Slot, chat: Chat, pair: StoredPair, position: int) -> Generat
     except Exception:
         _abandon(chat_id=chat.id, pair=pair)
         raise
+
+
+def _branch_in(branches: list[Branch], branch_id) -> Branch:
+    branch = next((b for b in branches if str(b.id) == str(branch_id)), None)
+    if branch is None:
+        raise NotFound("Branch not found in this chat.")
+    return branch
 
 
 def _abandon(*, chat_id, pair: StoredPair, text: str = "") -> None:
@@ -414,26 +423,41 @@ def _abandon(*, chat_id, pair: StoredPair, text: str = "") -> None:
 
 def message_generate(*, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID | None = None, question: str) -> Generation:
     """add-message without a response: store the question on the branch (the
-    active one by default) and have the model answer it."""
+    active one by default) and have the model answer it.
+
+    The time to the model's first token is what a user waits for, so the
+    path to the model is kept short: the chat and its branches are read once
+    (the branches serve the context too), and the pair is counted only once
+    the model has been asked, while it works on the prompt."""
     ensure_enabled()
     chat = chat_get(user=user, chat_id=chat_id)
     ensure_writable(chat)
-    branch = branch_get(chat=chat, branch_id=branch_id)
+    branches = chat_branches(chat=chat)
+    branch = _branch_in(branches, branch_id or chat.active_branch_id)
     slot = Slot()
     try:
         options = pair_options()
         claim_branch(chat_id=chat.id, branch_id=branch.id, response_id=options["response_id"])
         try:
-            pair, position = services.message_add(
-                user=user, chat_id=chat.id, branch_id=branch.id, question=question, response="", generation=options
+            pair = content_repository.append_pair(
+                chat_id=chat.id, branch_id=branch.id, question=question, response="", **options
             )
         except Exception:
             release_branch(branch_id=str(branch.id), response_id=str(options["response_id"]))
             raise
-        return begin(slot=slot, chat=chat, pair=pair, position=position)
+        position = branch.fork_position + pair.index
+        generation = begin(slot=slot, chat=chat, pair=pair, position=position, branches=branches)
     except Exception:
-        slot.release()
+        slot.release()  # not yet handed to a worker
         raise
+    try:
+        services.count_pair_added(chat_id=chat.id, branch_id=branch.id)
+    except Exception:
+        # Deleted meanwhile (its content with it), or PostgreSQL failed: the
+        # model is not left answering a question nobody can read.
+        generation.stop()
+        raise
+    return generation
 
 
 def chat_generate(*, user: User, title: str | None = None, question: str) -> tuple[Chat, Generation]:

@@ -118,6 +118,21 @@ def start(messages: list[dict]) -> CompletionStream:
     raise ModelUnavailable("The language model is misconfigured.")
 
 
+def prepare() -> None:
+    """Make the first generation of a server process as quick as the next:
+    `openai` imports the SDK and builds its client (seconds of imports),
+    `local` loads the model. Run in the background when a server starts;
+    never raises (a model that is down is the health check's to report)."""
+    try:
+        provider = settings.LLM_PROVIDER
+        if provider == "openai":
+            _openai_client()
+        elif provider == "local":
+            _pool.check(_local_key())
+    except Exception as exc:  # noqa: BLE001 - the first generation will tell
+        logger.warning("could not prepare the language model: %s", _describe(exc))
+
+
 def check() -> str:
     """For /health: "off" when disabled, "ok" when the model answers, else
     "down". Never raises. `openai`: GET {LLM_BASE_URL}/models within 2 s;

@@ -253,12 +253,18 @@ def message_add(
         timestamp=timestamp,
         **(generation or {}),
     )
-    if not record_own_pairs_added(chat_id=chat.id, branch_id=branch.id, count=1):
-        # The branch (or the chat) was deleted while the pair was being written:
-        # its content goes the same way, and the client learns it is gone.
-        content_repository.delete_branch_content(chat_id=chat.id, branch_ids=[branch.id])
-        raise NotFound("Branch not found in this chat.")
+    count_pair_added(chat_id=chat.id, branch_id=branch.id)
     return pair, branch.fork_position + pair.index
+
+
+def count_pair_added(*, chat_id: uuid.UUID, branch_id: uuid.UUID) -> None:
+    """After one pair reached MongoDB: count it and move the chat's activity;
+    NotFound when the branch (or the chat) was deleted while the pair was
+    being written: its content goes the same way, and the client learns it
+    is gone."""
+    if not record_own_pairs_added(chat_id=chat_id, branch_id=branch_id, count=1):
+        content_repository.delete_branch_content(chat_id=chat_id, branch_ids=[branch_id])
+        raise NotFound("Branch not found in this chat.")
 
 
 def record_own_pairs_added(*, chat_id: uuid.UUID, branch_id: uuid.UUID, count: int) -> bool:

@@ -481,6 +481,31 @@ def test_stop_closes_the_model_stream(auth_client, chat, proxied, settings):
     assert rest[-1] == ("done", stopped)
 
 
+def test_a_question_written_to_a_branch_deleted_meanwhile_is_404_and_its_model_stream_closed(
+    auth_client, chat, proxied, settings, monkeypatch
+):
+    """The pair is counted once the model has been asked: when its branch went
+    in between, the model stops and nothing of the question is left."""
+    settings.LLM_MAX_TOKENS = 200
+    proxied.line_delay = 0.05
+    real_append = content_repository.append_pair
+
+    def append_then_lose_the_chat(**kwargs):
+        stored = real_append(**kwargs)
+        # A concurrent delete-chat commits between the write and its counting.
+        Chat.objects.filter(pk=chat.pk).delete()
+        return stored
+
+    monkeypatch.setattr(content_repository, "append_pair", append_then_lose_the_chat)
+
+    response = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "A long story."}, format="json")
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json() == error("not_found", "Branch not found in this chat.")
+    assert raw_buckets().count_documents({"chat_id": str(chat.id)}) == 0
+    assert proxied.upstream_closed_early.wait(5)
+
+
 @pytest.mark.parametrize(
     ("mode", "status", "code", "pair_status"),
     [

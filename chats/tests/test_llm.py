@@ -359,3 +359,16 @@ def test_openai_check(openai_provider, model_proxy):
     started = time.monotonic()
     assert llm.check() == "down"
     assert time.monotonic() - started < 3
+
+
+def test_prepare_asks_the_server_nothing_and_never_raises(openai_provider, model_proxy, tmp_path):
+    """A server process prepares the model when it starts (chats.apps): no
+    question is put to a model server, and a missing model is left for the
+    health check and the first generation to report."""
+    openai_provider.LLM_BASE_URL = model_proxy.url
+    llm.prepare()
+    assert model_proxy.requests == []
+    openai_provider.LLM_PROVIDER = "local"
+    openai_provider.LLM_MODEL_PATH = str(tmp_path / "nothing.gguf")
+    llm.prepare()
+    assert llm.check() == "down"
