@@ -15,11 +15,12 @@ llama_cpp.server` with the bundled SmolLM2, started here on 127.0.0.1):
 Both sides send the same messages (the service's context for the chat: the
 system prompt, the chat's pair, the question) and cut answers at the same
 number of tokens (temperature 0, a question that makes the model talk), so
-that both time the same work. Before each request the server is asked
-something else, so that neither side reuses the prompt the other has just
-had evaluated. Runs alternate which side goes first, and each figure is the
-median of the per-run comparisons of the two sides, so that a change of the
-machine's load between runs does not count as the service's. Writes a JSON
+that both time the same work. Before each request the server evaluates that
+prompt (`prime`), so that both sides find it in the server's cache and the
+server's time to its first token is short and steady. Runs alternate
+which side goes first, and each figure is the median of the per-run
+comparisons of the two sides, so that a change of the machine's load between
+runs does not count as the service's. Writes a JSON
 beside bench/run.py's.
 """
 
@@ -44,6 +45,15 @@ MAX_TOKENS = 64
 LONG_TOKENS = 320
 
 
+# The model server's threads: every CPU but one, which is left to the service,
+# PostgreSQL, Redis and the bench's client, as a model server on its own
+# machine would. llama.cpp's threads wait for each other at every step of a
+# token: with all CPUs its own, any work of the service's preempts one of them
+# and stalls them all, which would count the machine's sharing as the
+# service's time (seen: +31 ms to the first text instead of +11).
+MODEL_THREADS = max(1, (os.cpu_count() or 1) - 1)
+
+
 def log(message):
     print(f"[bench-generation {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
@@ -61,7 +71,7 @@ def llama_server():
     port = free_port()
     command = [
         sys.executable, "-m", "llama_cpp.server", "--model", llm.default_model_path(),
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2",
+        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", str(MODEL_THREADS),
         "--interrupt_requests", "False",
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -82,17 +92,24 @@ def llama_server():
         process.wait(timeout=10)
 
 
-def direct(url, messages):
-    """(seconds to the first text, seconds to the end) of the server alone,
-    asked with `messages`: those the service sends for the same question."""
+def direct_client():
+    """An HTTP client as the service's (chats.llm): made once, a new
+    connection per request. Making one costs tens of milliseconds (its TLS
+    context), which a run must not count."""
     import httpx
 
+    return httpx.Client(timeout=60, limits=httpx.Limits(max_keepalive_connections=0))
+
+
+def direct(client, url, messages):
+    """(seconds to the first text, seconds to the end) of the server alone,
+    asked with `messages`: those the service sends for the same question."""
     body = {
         "model": "smollm2", "stream": True, "max_tokens": MAX_TOKENS, "temperature": 0, "messages": messages,
     }
     started = time.perf_counter()
     first = None
-    with httpx.stream("POST", f"{url}/chat/completions", json=body, timeout=60) as response:
+    with client.stream("POST", f"{url}/chat/completions", json=body) as response:
         for line in response.iter_lines():
             if first is None and line.startswith("data: {"):
                 delta = json.loads(line[6:])["choices"][0]["delta"]
@@ -116,17 +133,16 @@ class Writes:
         return attribute
 
 
-def forget_prompt(url):
-    """Ask the server something else, one token long. llama.cpp reuses the
-    evaluated prefix of the previous prompt: after this, each measured request
-    evaluates its whole prompt, whichever side asked the same one just before."""
-    import httpx
-
-    body = {
-        "model": "smollm2", "max_tokens": 1, "temperature": 0,
-        "messages": [{"role": "user", "content": "Say nothing at all, please."}],
-    }
-    httpx.post(f"{url}/chat/completions", json=body, timeout=60).raise_for_status()
+def prime(client, url, messages):
+    """Have the server evaluate `messages` (one token asked for). llama.cpp
+    keeps the evaluated prefix of its last prompt, so the measured request,
+    whichever side sends it, finds its whole prompt evaluated: the server's
+    time to its first token is short and steady, and the service's own time
+    stands out. (With the prompt left to evaluate, 150 to 300 ms that vary by
+    tens of milliseconds from run to run, the same service measured anywhere
+    from +11 to +36 ms.)"""
+    body = {"model": "smollm2", "max_tokens": 1, "temperature": 0, "messages": messages}
+    client.post(f"{url}/chat/completions", json=body).raise_for_status()
 
 
 def through_service(client, chat_id):
@@ -203,23 +219,24 @@ def main(argv=None):
     original = connection.collection
     connection.collection = lambda: Writes(original(), writes)
     results = {"direct": [], "service": [], "writes": [], "seconds": []}
-    with llama_server() as url:
+    with llama_server() as url, direct_client() as http:
         settings.LLM_BASE_URL = url
-        log(f"llama.cpp server on {url}; {args.runs} runs per side")
+        log(f"llama.cpp server on {url} ({MODEL_THREADS} threads); {args.runs} runs per side")
         for run in range(args.runs + 2):
             # A chat with a pair already: the append is then the usual single push.
             chat, _ = chat_create(user=owner, title=f"run {run}", question="Hello", response="Hello!")
             messages = context(owner, chat.id)
-            # Alternate who goes first, each after the server forgot the prompt.
+            # Each side right after the server evaluated the same prompt; who
+            # goes first alternates.
             if run % 2:
-                forget_prompt(url)
-                own = direct(url, messages)
-            forget_prompt(url)
+                prime(http, url, messages)
+                own = direct(http, url, messages)
+            prime(http, url, messages)
             writes[0] = 0
             first, total, done = through_service(client, chat.id)
             if not run % 2:
-                forget_prompt(url)
-                own = direct(url, messages)
+                prime(http, url, messages)
+                own = direct(http, url, messages)
             if done is None or done["finish_reason"] != "length":
                 log(f"run {run}: the service's answer ended with {done and done['finish_reason']}; not counted")
                 continue

@@ -61,6 +61,9 @@ SAVE_EVERY = 1.0  # seconds between two saves of the text so far
 SLOT_WAIT = 2.0  # how long a new generation waits for a free slot
 STOP_WAIT = 3.0  # how long stop-generation waits for the generation to stop
 POLL_EVERY = 0.5  # how often a reader of another process polls the store
+# How long a request waits for its worker to have asked the model before it
+# does the rest of its own work (see message_generate).
+ASK_WAIT = 0.05
 # A generation counts as dead once nothing was saved for LLM_TIMEOUT plus this.
 DEAD_MARGIN = 15.0
 # Room kept in a bucket for a response still to be generated (bytes per token,
@@ -207,6 +210,7 @@ class Generation:
         self._changed = threading.Condition()
         self.stream: llm.CompletionStream | None = None
         self.stop_requested = False
+        self.asked = threading.Event()  # the model has the request (or could not be asked)
 
     @property
     def done(self) -> bool:
@@ -299,6 +303,7 @@ def _work(generation: Generation, messages: list[dict], slot: Slot) -> None:
             _abandon(chat_id=generation.chat_id, pair=generation.started, text=generation.text())
             generation.finish(generation.started, ModelError("The generation failed."))
     finally:
+        generation.asked.set()
         slot.release()
         with _running_lock:
             _running.pop(generation.response_id, None)
@@ -312,7 +317,10 @@ def _generate(generation: Generation, messages: list[dict]) -> None:
     error: DomainError | None = None
     stopped = truncated = False
     try:
-        stream = generation.stream = llm.start(messages)
+        try:
+            stream = generation.stream = llm.start(messages)
+        finally:
+            generation.asked.set()
         if generation.stop_requested:
             stream.close()
         last_save = time.monotonic()
@@ -428,7 +436,8 @@ def message_generate(*, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID | N
     The time to the model's first token is what a user waits for, so the
     path to the model is kept short: the chat and its branches are read once
     (the branches serve the context too), and the pair is counted only once
-    the model has been asked, while it works on the prompt."""
+    the model has been asked, while it works on the prompt: counting while
+    the worker builds its request would slow both (they share the GIL)."""
     ensure_enabled()
     chat = chat_get(user=user, chat_id=chat_id)
     ensure_writable(chat)
@@ -450,6 +459,7 @@ def message_generate(*, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID | N
     except Exception:
         slot.release()  # not yet handed to a worker
         raise
+    generation.asked.wait(ASK_WAIT)
     try:
         services.count_pair_added(chat_id=chat.id, branch_id=branch.id)
     except Exception:

@@ -372,9 +372,17 @@ def test_generating_routes_keep_ownership_and_locks(auth_client, other_client, c
         auth_client.post(ADD, {"chat_id": str(chat.id), "question": "q"}, format="json"),
     ]
 
+    Chat.objects.filter(pk=chat.pk).update(locked=False, hidden=True)
+    hidden = [
+        auth_client.post(REGENERATE, ids, format="json"),
+        auth_client.post(ADD, {"chat_id": str(chat.id), "question": "q"}, format="json"),
+    ]
+
     assert [r.status_code for r in strangers] == [HTTPStatus.NOT_FOUND] * 5
     assert [r.json()["errors"][0]["code"] for r in locked] == ["chat_locked"] * 3
+    assert [r.json() for r in hidden] == [error("not_found", "Chat not found.")] * 2
     assert Branch.objects.filter(chat=chat).count() == 1
+    Chat.objects.filter(pk=chat.pk).update(hidden=False)
     assert auth_client.get(GET_BRANCHES, {"chat_id": str(chat.id)}).status_code == HTTPStatus.OK
 
 
