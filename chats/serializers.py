@@ -160,6 +160,18 @@ class PairOutputSerializer(serializers.Serializer):
     usage = UsageOutputSerializer(allow_null=True, help_text="Tokens of the generation, when the model reports them.")
 
 
+class PagePairOutputSerializer(PairOutputSerializer):
+    """A pair as a page of a path shows it (get-chat, get-messages)."""
+
+    alternatives = serializers.ListField(
+        child=serializers.UUIDField(),
+        help_text="The branches that each show a pair of their own at this position after the same history, "
+        "this pair's branch among them, oldest first: the alternatives a reader switches between "
+        "(\"2 of 3\"); activate one (set-active-branch) to read its pair here. One entry: no alternatives. "
+        "Forks before the first pair count too. Only pages carry it.",
+    )
+
+
 class ChatWithMessagesOutputSerializer(ChatOutputSerializer):
     messages = PairOutputSerializer(many=True)
 
@@ -167,11 +179,11 @@ class ChatWithMessagesOutputSerializer(ChatOutputSerializer):
 class MessagesPageOutputSerializer(serializers.Serializer):
     chat_id = serializers.UUIDField()
     branch_id = serializers.UUIDField()
-    messages = PairOutputSerializer(many=True)
+    messages = PagePairOutputSerializer(many=True)
     has_more = serializers.BooleanField(help_text="Older pairs exist on this path.")
 
 
 class ChatPageOutputSerializer(ChatOutputSerializer):
     branch_id = serializers.UUIDField(help_text="The branch shown.")
-    messages = PairOutputSerializer(many=True)
+    messages = PagePairOutputSerializer(many=True)
     has_more = serializers.BooleanField(help_text="Older pairs exist on this path.")

@@ -186,6 +186,7 @@ def test_get_chat_shows_the_active_branch_path(auth_client, chat):
                 "model": None,
                 "finish_reason": None,
                 "usage": None,
+                "alternatives": [str(chat.active_branch_id)],
             }
             for i, p in enumerate(pairs)
         ],
