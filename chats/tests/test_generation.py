@@ -509,6 +509,7 @@ def test_each_failure_has_its_status_and_keeps_the_question(auth_client, chat, p
     assert time.monotonic() - started < 8
     pair = auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"][-1]
     assert (pair["question"], pair["status"], pair["finish_reason"]) == ("Will it work?", pair_status, "error")
+    assert pair["error_code"] == code  # a reader learns why, after the request that saw it
     assert bool(pair["response"]) == (pair_status == "interrupted")
     assert Branch.objects.get(pk=chat.active_branch_id).generating_response_id is None
     if mode == "error":

@@ -185,12 +185,16 @@ def test_api_errors_are_said_in_words(page, live_server, user, settings, mongo_d
     page.press("#question", "Enter")
     failed = page.locator("#pairs article").nth(1)
     expect(failed).to_have_attribute("data-status", "failed")
-    expect(failed.locator(".pair-status")).to_have_text("No answer: the generation failed. Regenerate to try again.")
+    failure = "No answer: the language model could not be reached. Regenerate to try again."
+    expect(failed.locator(".pair-status")).to_have_text(failure)
     expect(page.locator("#notices .notice")).to_have_count(1)
     assert notices(page) == [
         "The language model cannot be reached right now. Your question is kept: use Regenerate once it is back."
     ]
     page.click("#notices button")
+    # After a reload the failed answer still says why (the pair's error_code).
+    page.reload()
+    expect(page.locator("#pairs article").nth(1).locator(".pair-status")).to_have_text(failure)
 
     # Regenerating counts as a generation too: the second is over the rate.
     failed.get_by_role("button", name="Regenerate").click()

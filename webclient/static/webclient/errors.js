@@ -19,6 +19,18 @@ const MESSAGES = {
   no_active_account: "Unknown username or wrong password.",
 };
 
+// Why a stored answer ended in an error (a pair's `error_code`), in a few words.
+const REASONS = {
+  model_unavailable: "the language model could not be reached.",
+  model_timeout: "the language model did not start answering in time.",
+  model_error: "the language model answered with an error.",
+  service_unavailable: "the answer could not be saved.",
+};
+
+export function reasonOf(errorCode) {
+  return REASONS[errorCode] ?? "the generation failed.";
+}
+
 // `error`: an ApiError, a NetworkError, or the error body of a stream's
 // `error` event ({type, errors}).
 export function describe(error) {

@@ -16,6 +16,7 @@ import {
   stop,
   switchAlternative,
 } from "../actions.js";
+import { reasonOf } from "../errors.js";
 import { generatingPair, isLocked, pairById, state, subscribe } from "../state.js";
 import { askName, confirm } from "./dialogs.js";
 import { $, h, plural, whenVisible } from "./dom.js";
@@ -27,10 +28,10 @@ let older;
 
 function statusText(pair) {
   if (pair.status === "generating") return pair.response ? "Writing…" : "Thinking…";
-  if (pair.status === "failed") return "No answer: the generation failed. Regenerate to try again.";
+  if (pair.status === "failed") return `No answer: ${reasonOf(pair.error_code)} Regenerate to try again.`;
   if (pair.status === "interrupted") {
     return pair.finish_reason === "error"
-      ? "Interrupted by an error: the answer is incomplete."
+      ? `Interrupted: ${reasonOf(pair.error_code)} The answer is incomplete.`
       : "Stopped: the answer is incomplete.";
   }
   if (pair.finish_reason === "length") return "Cut off at the length limit.";
