@@ -4,7 +4,6 @@ registers, asks, reloads mid-answer, stops, regenerates, switches
 alternatives, edits a question, reloads, reads and prunes the tree, and logs
 out. What the page shows is compared with what the API stores."""
 
-import time
 import urllib.request
 
 import pytest
@@ -64,8 +63,6 @@ def finished(pair, status="complete"):
 
 
 def test_a_conversation_streamed_branched_and_pruned(model, page, live_server, screenshot):
-    started = time.monotonic()
-
     # The site root links the client; a newcomer registers there.
     page.goto(f"{live_server.url}/")
     page.click("text=Chat client")
@@ -185,7 +182,6 @@ def test_a_conversation_streamed_branched_and_pruned(model, page, live_server, s
 
     assert page.log.foreign(live_server.url) == []
     assert page.log.errors == []
-    print(f"end-to-end conversation: {time.monotonic() - started:.1f} s")
 
 
 def test_a_stream_cut_mid_answer_is_followed_again_to_its_end(model, page, live_server, user):

@@ -8,6 +8,8 @@ import datetime
 import json
 
 import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import User
@@ -169,7 +171,7 @@ def test_a_locked_chat_is_read_only(page, live_server, user):
     assert page.log.errors == []
 
 
-def test_api_errors_are_said_in_words(page, live_server, user, settings, mongo_down_later):
+def test_api_errors_are_said_in_words(page, live_server, user, settings, content_store, screenshot):
     ChatFactory(owner=user, title="Not read yet")  # so its page is not in the cache
     ChatFactory(owner=user, title="Errors", pairs=1)
     settings.THROTTLE_GENERATE_RATE = "2/minute"
@@ -195,6 +197,7 @@ def test_api_errors_are_said_in_words(page, live_server, user, settings, mongo_d
     # After a reload the failed answer still says why (the pair's error_code).
     page.reload()
     expect(page.locator("#pairs article").nth(1).locator(".pair-status")).to_have_text(failure)
+    screenshot(page, "client-failed-answer")
 
     # Regenerating counts as a generation too: the second is over the rate.
     failed.get_by_role("button", name="Regenerate").click()
@@ -209,14 +212,22 @@ def test_api_errors_are_said_in_words(page, live_server, user, settings, mongo_d
     expect(page.locator("#question")).to_have_value("And now?")
     page.click("#notices button")
 
-    # The content store goes down: the page says so and stays usable.
-    mongo_down_later()
+    # The content store goes down: the page says so and offers to try again.
+    content_store.down()
     page.locator("#chat-list .chat-link", has_text="Not read yet").click()
     expect(page.locator("#notices .notice")).to_have_count(1)
     assert notices(page) == [
         "The service cannot reach its data store right now; nothing was changed. Try again in a moment."
     ]
-    expect(page.locator("#workspace")).to_be_visible()
+    expect(page.locator("#chat-unavailable")).to_be_visible()
+    expect(page.locator("#chat-title")).to_have_text("Not read yet")
+    expect(page.locator("#composer")).to_be_hidden()
+    screenshot(page, "client-store-outage")
+    content_store.up()
+    page.click("#retry-chat")
+    expect(page.locator("#conversation-empty")).to_be_visible()
+    expect(page.locator("#composer")).to_be_visible()
+    expect(page.locator("#tree li.branch")).to_have_count(1)
     # The two error answers, and the browser's own console line for each; nothing else.
     answers = [e.split("?")[0] for e in page.log.errors if e[:3].isdigit()]
     assert answers == [f"429 POST {live_server.url}/api/v1/messages/add-message", f"503 GET {live_server.url}/api/v1/chats/get-chat"]
@@ -226,11 +237,24 @@ def test_api_errors_are_said_in_words(page, live_server, user, settings, mongo_d
     ]
 
 
+class ContentStore:
+    """`down()` points the content store at a closed port, as the `mongo_down` fixture does; `up()` undoes it."""
+
+    def __init__(self, uri):
+        self.uri = uri
+
+    def down(self):
+        content_repository.connect("mongodb://127.0.0.1:1/chat_test?serverSelectionTimeoutMS=500")
+
+    def up(self):
+        content_repository.connect(self.uri)
+
+
 @pytest.fixture
-def mongo_down_later(settings):
-    """Call it to point the content store at a closed port, as `mongo_down` does."""
-    yield lambda: content_repository.connect("mongodb://127.0.0.1:1/chat_test?serverSelectionTimeoutMS=500")
-    content_repository.connect(settings.MONGODB_URI)
+def content_store(settings):
+    store = ContentStore(settings.MONGODB_URI)
+    yield store
+    store.up()
 
 
 def test_tokens_refresh_before_they_expire_and_survive_a_reload(page, live_server, user, monkeypatch):
@@ -248,6 +272,8 @@ def test_tokens_refresh_before_they_expire_and_survive_a_reload(page, live_serve
 
     assert second["refresh"] != first["refresh"]
     assert RefreshToken(second["refresh"])["user_id"] == str(user.id)
+    # Rotated: the refresh token the page held before is refused now.
+    assert APIClient().post(reverse("auth-refresh"), {"refresh": first["refresh"]}, format="json").status_code == 401
     refreshes = [url for url in page.log.requests if url.endswith("/api/v1/auth/refresh")]
     assert len(refreshes) >= 2  # at least once before the reload and once after
     assert page.log.errors == []  # no request went out with an expired token

@@ -153,7 +153,15 @@ function closeChat() {
   for (const controller of state.following.values()) controller.abort();
   state.following.clear();
   liveText.clear();
-  Object.assign(state, { draft: false, chat: null, pairs: [], hasMore: false, branchId: null, branches: [] });
+  Object.assign(state, {
+    draft: false,
+    chat: null,
+    pairs: [],
+    hasMore: false,
+    branchId: null,
+    branches: [],
+    unavailable: null,
+  });
 }
 
 export function newChat() {
@@ -194,6 +202,7 @@ async function reloadChat({ branchId = null, position = null, scroll = "bottom",
     if (ticket !== openTicket) return;
     const { messages, has_more: hasMore, branch_id: shownId, ...chat } = page;
     state.draft = false;
+    state.unavailable = null;
     state.chat = chat;
     state.branchId = shownId;
     state.branches = tree.branches;
@@ -208,8 +217,14 @@ async function reloadChat({ branchId = null, position = null, scroll = "bottom",
     if (error.status === 404 && !openChatId()) {
       notify("This chat no longer exists.");
       newChat();
-    } else {
-      report(error);
+      return;
+    }
+    report(error);
+    if (!openChatId()) {
+      // Opening failed (an outage): say so where the chat would be, with a way to try again.
+      state.unavailable = chatId;
+      publish("chat");
+      publish("pairs");
     }
   }
 }

@@ -20,6 +20,7 @@ export const state = {
   hasMore: false, // older pairs exist before pairs[0]
   branchId: null, // the branch whose path is shown
   branches: [], // get-branches of the open chat, root first
+  unavailable: null, // the id of a chat that could not be read (an outage): shown with "Try again"
   // response_id -> AbortController of the stream this page reads for it.
   following: new Map(),
   notices: [], // [{id, text}] shown above everything

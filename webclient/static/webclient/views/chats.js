@@ -15,7 +15,7 @@ function when(iso) {
 
 function render() {
   const list = state.chats;
-  const current = openChatId();
+  const current = openChatId() ?? state.unavailable;
   $("chat-list").replaceChildren(
     ...list.items.map((chat) =>
       h(

@@ -11,6 +11,7 @@ import {
   deleteChat,
   editQuestion,
   loadOlder,
+  openChat,
   regenerate,
   renameChat,
   stop,
@@ -170,7 +171,8 @@ function renderPairs({ scroll = "bottom", focus = null } = {}) {
   const fromBottom = box.scrollHeight - box.scrollTop;
   $("pairs").replaceChildren(...state.pairs.map(pairElement));
   $("older").hidden = !state.hasMore;
-  $("conversation-empty").hidden = state.pairs.length > 0;
+  $("conversation-empty").hidden = state.pairs.length > 0 || state.unavailable !== null;
+  $("chat-unavailable").hidden = state.unavailable === null;
   if (scroll === "keep") {
     box.scrollTop = box.scrollHeight - fromBottom; // older pairs went in above: stay on the same ones
   } else if (scroll === "position" && focus) {
@@ -208,7 +210,7 @@ function renderPair(responseId) {
 function renderComposer() {
   const locked = isLocked();
   const generating = generatingPair();
-  $("composer").hidden = locked;
+  $("composer").hidden = locked || state.unavailable !== null;
   $("chat-locked").hidden = !locked;
   $("send").hidden = Boolean(generating);
   $("stop").hidden = !generating;
@@ -216,15 +218,16 @@ function renderComposer() {
 }
 
 function renderHeader() {
-  const chat = state.chat;
+  // A chat that could not be read is named as the list names it.
+  const chat = state.chat ?? state.chats.items.find((item) => item.chat_id === state.unavailable) ?? null;
   const shown = state.branches.find((branch) => branch.branch_id === state.branchId);
   $("chat-title").textContent = chat ? chat.title : "New chat";
   $("chat-title").title = chat ? chat.title : ""; // the whole title, when it is cut short
   $("chat-status").hidden = chat?.status !== "locked";
   $("chat-status").textContent = "locked";
   $("chat-branch").textContent = shown && state.branches.length > 1 ? `on branch “${shown.name}”` : "";
-  $("rename-chat").hidden = !chat || isLocked();
-  $("delete-chat").hidden = !chat;
+  $("rename-chat").hidden = !state.chat || isLocked();
+  $("delete-chat").hidden = !state.chat;
   document.title = chat ? `${chat.title} · Branching chat` : "Branching chat";
   renderComposer();
 }
@@ -256,6 +259,7 @@ export function mount() {
     if (pair) stop(pair.response_id);
   });
   $("older").addEventListener("click", loadOlder);
+  $("retry-chat").addEventListener("click", () => openChat(state.unavailable));
   older = whenVisible($("older"), loadOlder);
   $("rename-chat").addEventListener("click", async () => {
     const title = await askName({ title: "Rename the chat", label: "Title", value: state.chat.title });

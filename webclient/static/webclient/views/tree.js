@@ -89,7 +89,7 @@ function render() {
   const build = (branch) => node(branch, (byParent.get(branch.branch_id) ?? []).map(build));
   const root = state.branches.find((branch) => branch.is_root);
   $("tree").replaceChildren(...(root ? [build(root)] : []));
-  $("tree-empty").hidden = Boolean(root);
+  $("tree-empty").hidden = Boolean(root) || state.unavailable !== null;
 }
 
 export function mount() {
