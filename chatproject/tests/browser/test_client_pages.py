@@ -155,20 +155,27 @@ def test_the_tree_switches_renames_and_deletes_with_cascade(page, live_server, u
     assert page.log.errors == []
 
 
-def test_a_locked_chat_is_read_only(page, live_server, user):
+def test_a_chat_locked_while_open_says_so_and_becomes_read_only(local_provider, page, live_server, user):
     chat = ChatFactory(owner=user, title="Locked", pairs=2)
-    services.chat_moderate(chat_id=chat.id, action="lock")
-
     sign_in(page, live_server, user.username)
     open_chat(page, "Locked")
 
+    services.chat_moderate(chat_id=chat.id, action="lock")
+    page.fill("#question", "Still there?")
+    page.press("#question", "Enter")
+
+    expect(page.locator("#notices .notice")).to_have_count(1)
+    assert notices(page) == ["A moderator locked this chat: you can read it, but not change it."]
     expect(page.locator("#chat-locked")).to_be_visible()
     expect(page.locator("#composer")).to_be_hidden()
     expect(page.locator("#chat-status")).to_have_text("locked")
     expect(page.locator("#rename-chat")).to_be_hidden()
     assert page.locator("#pairs button", has_text="Regenerate").count() == 0
     assert page.locator("#pairs button", has_text="Edit").count() == 0
-    assert page.log.errors == []
+    assert page.locator("#tree button", has_text="Rename").count() == 0
+    assert [e.split("?")[0] for e in page.log.errors if e[:3].isdigit()] == [
+        f"409 POST {live_server.url}/api/v1/messages/add-message"
+    ]
 
 
 def test_api_errors_are_said_in_words(page, live_server, user, settings, content_store, screenshot):

@@ -29,6 +29,8 @@ export function report(error) {
   if (error?.name === "AbortError") return;
   if (!(error instanceof api.ApiError || error instanceof api.NetworkError)) console.warn(error);
   notify(describe(error));
+  // Locked by a moderator since it was read: show it read-only from now on.
+  if (error?.code === "chat_locked" && openChatId()) reloadChat({ branchId: state.branchId });
 }
 
 // Session.
