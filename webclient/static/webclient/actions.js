@@ -16,7 +16,8 @@ const REATTACH_TRIES = 8; // before giving up on a lost stream (about a minute)
 let lastNoticeId = 0;
 
 export function notify(text) {
-  state.notices.push({ id: ++lastNoticeId, text });
+  // The same message again replaces the old one rather than stacking up.
+  state.notices = [...state.notices.filter((notice) => notice.text !== text), { id: ++lastNoticeId, text }];
   publish("notice");
 }
 
@@ -40,7 +41,7 @@ export async function start() {
     if (signedIn) return;
     closeChat();
     state.user = null;
-    state.chats.items = [];
+    state.chats = { items: [], search: "", cursor: null, loading: false };
     publish("session", { reason });
   });
   if (!api.session.signedIn()) {

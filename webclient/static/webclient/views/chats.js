@@ -61,4 +61,7 @@ export function mount() {
   more = whenVisible($("more-chats"), () => loadChats({ more: true }));
   subscribe("chats", render);
   subscribe("chat", render);
+  subscribe("session", () => {
+    $("chat-search").value = state.chats.search;
+  });
 }
