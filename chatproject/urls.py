@@ -17,6 +17,8 @@ urlpatterns = [
     # A small page linking the docs, the admin and /health (also the admin's "View site").
     path("", pages.home, name="home"),
     path("favicon.ico", pages.favicon),
+    # The reference chat client (webclient/): a page that uses only the API.
+    path("app/", include("webclient.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

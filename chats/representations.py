@@ -39,4 +39,5 @@ def pair_representation(pair, *, position):
         "model": pair.model,
         "finish_reason": pair.finish_reason,
         "usage": pair.usage,
+        "error_code": pair.error_code,
     }

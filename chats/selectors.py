@@ -6,6 +6,8 @@ Another user's chat, a hidden chat and an unknown id are the same thing here:
 
 import dataclasses
 import uuid
+from collections import defaultdict
+from collections.abc import Callable
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -149,10 +151,40 @@ def path_page(
     return messages, bool(messages) and messages[0]["position"] > 0
 
 
+def fork_alternatives(branches: list[Branch]) -> Callable[[str, int], list[str]]:
+    """`alternatives(holder_id, position)`: the ids of the branches that each
+    show a pair of their own at `position` of a path after the same history
+    as the pair that `holder_id` holds there, that branch among them, oldest
+    first: what a reader switches between ("2 of 3") at a fork point.
+
+    Found in the branch list alone, so a page costs no extra read: a branch
+    forks at path position `fork_position` from its parent (null fork pair:
+    position 0, from the root), and holds pairs at positions
+    [fork_position, fork_position + message_count). Branches without pairs of
+    their own show nothing at that position and are left out.
+    """
+    by_id = {str(b.id): b for b in branches}
+    forks = defaultdict(list)  # (parent id, fork position) -> its non-empty forks, oldest first
+    for b in branches:  # root first, then by creation
+        if b.parent_id is not None and b.message_count > 0:
+            forks[(str(b.parent_id), b.fork_position)].append(str(b.id))
+
+    def alternatives(holder_id: str, position: int) -> list[str]:
+        holder = by_id[holder_id]
+        # The branch that holds the history before `position`: the holder
+        # itself, unless this pair is the first of its own.
+        base = holder if position > holder.fork_position or holder.parent_id is None else by_id[str(holder.parent_id)]
+        continues = base.fork_position + base.message_count > position
+        return ([str(base.id)] if continues else []) + forks[(str(base.id), position)]
+
+    return alternatives
+
+
 def chat_page(
     *, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID | None = None, limit: int, before: uuid.UUID | None = None
 ) -> dict:
-    """get-chat: the chat, the branch shown and a page of its path."""
+    """get-chat: the chat, the branch shown and a page of its path, each pair
+    with its `alternatives`."""
     chat = chat_get(user=user, chat_id=chat_id)
     branches = chat_branches(chat=chat)
     shown_id = branch_id or chat.active_branch_id
@@ -160,6 +192,9 @@ def chat_page(
     if branch is None:
         raise NotFound("Branch not found in this chat.")
     messages, has_more = path_page(chat_id=chat.id, branches=branches, branch=branch, limit=limit, before=before)
+    alternatives = fork_alternatives(branches)
+    for message in messages:
+        message["alternatives"] = alternatives(message["branch_id"], message["position"])
     return {
         **chat_representation(chat, root_branch_id=branches[0].id, branch_count=len(branches)),
         "branch_id": str(branch.id),

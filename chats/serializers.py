@@ -158,6 +158,25 @@ class PairOutputSerializer(serializers.Serializer):
         choices=["stop", "length", "interrupted", "error"], allow_null=True, help_text="Why the generation ended."
     )
     usage = UsageOutputSerializer(allow_null=True, help_text="Tokens of the generation, when the model reports them.")
+    error_code = serializers.CharField(
+        allow_null=True,
+        help_text="For a generation that ended in an error (`failed`, or `interrupted` with `finish_reason` "
+        "`error`): the code of that error, as the request or the stream's `error` event gave it "
+        "(`model_unavailable`, `model_timeout`, `model_error`, `service_unavailable`); null otherwise, "
+        "and when the reason is not known (a generation whose process died).",
+    )
+
+
+class PagePairOutputSerializer(PairOutputSerializer):
+    """A pair as a page of a path shows it (get-chat, get-messages)."""
+
+    alternatives = serializers.ListField(
+        child=serializers.UUIDField(),
+        help_text="The branches that each show a pair of their own at this position after the same history, "
+        "this pair's branch among them, oldest first: the alternatives a reader switches between "
+        "(\"2 of 3\"); activate one (set-active-branch) to read its pair here. One entry: no alternatives. "
+        "Forks before the first pair count too. Only pages carry it.",
+    )
 
 
 class ChatWithMessagesOutputSerializer(ChatOutputSerializer):
@@ -167,11 +186,11 @@ class ChatWithMessagesOutputSerializer(ChatOutputSerializer):
 class MessagesPageOutputSerializer(serializers.Serializer):
     chat_id = serializers.UUIDField()
     branch_id = serializers.UUIDField()
-    messages = PairOutputSerializer(many=True)
+    messages = PagePairOutputSerializer(many=True)
     has_more = serializers.BooleanField(help_text="Older pairs exist on this path.")
 
 
 class ChatPageOutputSerializer(ChatOutputSerializer):
     branch_id = serializers.UUIDField(help_text="The branch shown.")
-    messages = PairOutputSerializer(many=True)
+    messages = PagePairOutputSerializer(many=True)
     has_more = serializers.BooleanField(help_text="Older pairs exist on this path.")

@@ -486,4 +486,6 @@ def test_create_branch_with_a_first_pair_returns_it_in_messages(auth_client, cha
     assert (pair["question"], pair["response"], pair["position"], pair["branch_id"], pair["status"]) == (
         "q", "r", 2, body["branch_id"], "complete"
     )
-    assert path(auth_client, chat, body["branch_id"])["messages"][-1] == pair
+    # A page shows the same pair, with its alternatives: the root's third pair and this one.
+    shown = path(auth_client, chat, body["branch_id"])["messages"][-1]
+    assert shown == {**pair, "alternatives": [root_pairs[2]["branch_id"], body["branch_id"]]}

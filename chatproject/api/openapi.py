@@ -288,6 +288,8 @@ FIELD_EXAMPLES = {
     "fork_response_id": RESPONSE_ID,
     "before": RESPONSE_ID,
     "branches": [BRANCH_ID],
+    # The pair shown (on BRANCH_ID) is the second of two alternatives.
+    "alternatives": [ROOT_ID, BRANCH_ID],
     "title": "Two days in Lisbon",
     "name": "shorter answers",
     "question": "What should I see in Lisbon in two days?",

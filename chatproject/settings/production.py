@@ -35,5 +35,5 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "chatproject.staticfiles.StaticFilesStorage"},
 }

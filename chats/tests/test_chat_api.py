@@ -75,6 +75,7 @@ def test_create_chat_with_first_pair_returns_it_and_titles_from_question(auth_cl
                 "model": None,
                 "finish_reason": None,
                 "usage": None,
+                "error_code": None,
             }
         ],
     )
@@ -186,6 +187,8 @@ def test_get_chat_shows_the_active_branch_path(auth_client, chat):
                 "model": None,
                 "finish_reason": None,
                 "usage": None,
+                "error_code": None,
+                "alternatives": [str(chat.active_branch_id)],
             }
             for i, p in enumerate(pairs)
         ],

@@ -82,6 +82,11 @@ def joined(events):
     return text
 
 
+def without_alternatives(page_pair):
+    """A pair read in a page, as the other routes render it (only pages carry `alternatives`)."""
+    return {key: value for key, value in page_pair.items() if key != "alternatives"}
+
+
 def stored(chat_id, response_id):
     return content_repository.read_pair(chat_id=chat_id, response_id=response_id)
 
@@ -106,7 +111,7 @@ def test_add_message_without_response_is_answered_and_stored_with_every_field(au
     assert_generated(pair, model=generation.llm.model_name())
     assert (pair["question"], pair["position"], pair["branch_id"]) == ("Say hello.", 3, str(chat.active_branch_id))
     page = auth_client.get(GET, {"chat_id": str(chat.id)}).json()
-    assert page["messages"][-1] == pair
+    assert without_alternatives(page["messages"][-1]) == pair
     assert Branch.objects.get(pk=chat.active_branch_id).message_count == 4
     assert Branch.objects.get(pk=chat.active_branch_id).generating_response_id is None
 
@@ -271,7 +276,7 @@ def test_a_client_that_goes_away_loses_nothing_and_a_reader_reattaches(auth_clie
     done = reattached[-1]
     assert done[0] == "done"
     assert first[1]["response"] + joined_from(reattached[1:], offset=len(first[1]["response"])) == done[1]["response"]
-    assert done[1] == auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"][-1]
+    assert done[1] == without_alternatives(auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"][-1])
     assert done[1]["response"] == stored(chat.id, start["response_id"]).response
 
 
@@ -285,7 +290,7 @@ def joined_from(events, *, offset):
 
 
 def test_stream_message_of_a_finished_pair_is_pair_then_done(auth_client, chat):
-    pair = auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"][0]
+    pair = without_alternatives(auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"][0])
 
     events = sse(auth_client.get(STREAM, {"chat_id": str(chat.id), "response_id": pair["response_id"]}))
 
@@ -537,6 +542,7 @@ def test_each_failure_has_its_status_and_keeps_the_question(auth_client, chat, p
     assert time.monotonic() - started < 8
     pair = auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"][-1]
     assert (pair["question"], pair["status"], pair["finish_reason"]) == ("Will it work?", pair_status, "error")
+    assert pair["error_code"] == code  # a reader learns why, after the request that saw it
     assert bool(pair["response"]) == (pair_status == "interrupted")
     assert Branch.objects.get(pk=chat.active_branch_id).generating_response_id is None
     if mode == "error":

@@ -39,6 +39,7 @@ def test_add_message_appends_to_the_active_branch(auth_client, chat):
         "model": None,
         "finish_reason": None,
         "usage": None,
+        "error_code": None,
     }
     chat.refresh_from_db()
     assert chat.updated_at > before
