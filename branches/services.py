@@ -145,7 +145,8 @@ def pair_regenerate(
     """Answer a pair's question again, on a new branch forked right before
     that pair: after the pair before it on its own branch, or at that
     branch's own fork point when it is the branch's first pair. The old
-    answer stays where it was; the fork pair lists both ("1 of 2")."""
+    answer stays where it was; both pairs list both branches among their
+    `alternatives` ("1 of 2")."""
     chat = chat_get(user=user, chat_id=chat_id)
     pair = content_repository.read_pair(chat_id=chat.id, response_id=response_id)
     if pair is None:

@@ -300,8 +300,11 @@ def _work(generation: Generation, messages: list[dict], slot: Slot) -> None:
         logger.exception("generation %s failed", generation.response_id)
         if not generation.done:
             # Not left `generating` (and its branch claimed) until it counts as dead.
-            _abandon(chat_id=generation.chat_id, pair=generation.started, text=generation.text())
-            generation.finish(generation.started, ModelError("The generation failed."))
+            error = ModelError("The generation failed.")
+            final = _abandon(
+                chat_id=generation.chat_id, pair=generation.started, text=generation.text(), error_code=error.code
+            )
+            generation.finish(final, error)
     finally:
         generation.asked.set()
         slot.release()
@@ -411,22 +414,25 @@ def _branch_in(branches: list[Branch], branch_id) -> Branch:
     return branch
 
 
-def _abandon(*, chat_id, pair: StoredPair, text: str = "") -> None:
+def _abandon(*, chat_id, pair: StoredPair, text: str = "", error_code: str | None = None) -> StoredPair:
     """End a generation that could not run (on): the pair failed, or
-    interrupted with the `text` it had; its branch free again."""
+    interrupted with the `text` it had; its branch free again. Returns the
+    pair as it was meant to be stored."""
+    outcome = _outcome(INTERRUPTED if text else FAILED, "error", error_code=error_code)
     try:
         content_repository.save_generation(
             chat_id=chat_id,
             branch_id=pair.branch_id,
             response_id=pair.response_id,
             response=text,
-            outcome=_outcome(INTERRUPTED if text else FAILED, "error"),
+            outcome=outcome,
             unless_stopped=False,
         )
     except ContentStoreUnavailable:
         logger.error("pair %s left generating; it will count as interrupted", pair.response_id)
     release_branch(branch_id=pair.branch_id, response_id=pair.response_id)
     bump_chat(chat_id)
+    return dataclasses.replace(pair, response=text, **_as_fields(outcome))
 
 
 def message_generate(*, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID | None = None, question: str) -> Generation:

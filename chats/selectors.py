@@ -164,6 +164,7 @@ def fork_alternatives(branches: list[Branch]) -> Callable[[str, int], list[str]]
     their own show nothing at that position and are left out.
     """
     by_id = {str(b.id): b for b in branches}
+    order = list(by_id)
     forks = defaultdict(list)  # (parent id, fork position) -> its non-empty forks, oldest first
     for b in branches:  # root first, then by creation
         if b.parent_id is not None and b.message_count > 0:
@@ -174,8 +175,13 @@ def fork_alternatives(branches: list[Branch]) -> Callable[[str, int], list[str]]
         # The branch that holds the history before `position`: the holder
         # itself, unless this pair is the first of its own.
         base = holder if position > holder.fork_position or holder.parent_id is None else by_id[str(holder.parent_id)]
-        continues = base.fork_position + base.message_count > position
-        return ([str(base.id)] if continues else []) + forks[(str(base.id), position)]
+        # The holder is one of them whatever its count says: the count of a
+        # pair being generated is written just after the pair itself.
+        continues = base is holder or base.fork_position + base.message_count > position
+        others = forks[(str(base.id), position)]
+        if base is not holder and holder_id not in others:
+            others = sorted([*others, holder_id], key=order.index)
+        return ([str(base.id)] if continues else []) + others
 
     return alternatives
 

@@ -122,3 +122,24 @@ def test_switching_to_an_alternative_shows_it_at_the_same_position(auth_client, 
     page = auth_client.get(GET, {"chat_id": str(chat.id)}).json()
     assert (page["branch_id"], page["messages"][2]["response"]) == (root, "r2")
     assert page["messages"][2]["alternatives"] == [root, again]
+
+
+def test_a_pair_is_always_among_its_own_alternatives_whatever_the_counts_say(auth_client, chat):
+    """A generated pair is stored just before it is counted: a page read in
+    between shows it with its own branch among the alternatives."""
+    from chats.models import Branch
+
+    root = str(chat.active_branch_id)
+    pairs = path(auth_client, chat)["messages"]
+    again = fork(auth_client, chat, pairs[1]["response_id"], question="q2", response="r2 again")["branch_id"]
+    first = fork(auth_client, chat, None, question="q0, edited", response="r")["branch_id"]
+    # The counts as they are for a moment, before the latest pairs are counted.
+    Branch.objects.filter(pk__in=[root, again, first]).update(message_count=0)
+
+    on_root = path(auth_client, chat, branch_id=root)
+    on_again = path(auth_client, chat, branch_id=again)
+    on_first = path(auth_client, chat, branch_id=first)
+
+    assert alternatives(on_root) == [("q0", [root]), ("q1", [root]), ("q2", [root])]
+    assert alternatives(on_again)[2] == ("q2", [again])
+    assert alternatives(on_first) == [("q0, edited", [first])]

@@ -494,6 +494,33 @@ def test_stop_closes_the_model_stream(auth_client, chat, proxied, settings):
     assert rest[-1] == ("done", stopped)
 
 
+def test_a_worker_that_fails_unexpectedly_ends_its_pair_and_says_so(auth_client, chat, local_provider, monkeypatch):
+    """A bug in the worker (here: its final save raises something no store
+    raises) must not leave the pair generating: the stream ends with the pair
+    as stored, failed or interrupted with model_error, and the branch is free."""
+    real_save = content_repository.save_generation
+    failures = []
+
+    def final_save_fails_once(**kwargs):
+        if kwargs.get("outcome") and kwargs["outcome"]["status"] == "complete" and not failures:
+            failures.append(kwargs["response_id"])
+            raise RuntimeError("a bug")
+        return real_save(**kwargs)
+
+    monkeypatch.setattr(content_repository, "save_generation", final_save_fails_once)
+
+    events = sse(auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Hi.", "stream": True}, format="json"))
+
+    name, data = events[-1]
+    kept = stored(chat.id, data["pair"]["response_id"])
+    assert (name, data["errors"][0]["code"]) == ("error", "model_error")
+    assert failures == [data["pair"]["response_id"]]
+    assert data["pair"]["status"] == kept.status == "interrupted"
+    assert data["pair"]["response"] == kept.response == joined(events)
+    assert kept.error_code == "model_error"
+    assert Branch.objects.get(pk=chat.active_branch_id).generating_response_id is None
+
+
 def test_a_question_written_to_a_branch_deleted_meanwhile_is_404_and_its_model_stream_closed(
     auth_client, chat, proxied, settings, monkeypatch
 ):

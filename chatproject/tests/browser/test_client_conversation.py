@@ -198,7 +198,9 @@ def test_a_stream_cut_mid_answer_is_followed_again_to_its_end(model, page, live_
         body = b""
         with urllib.request.urlopen(upstream, timeout=30) as response:
             while b"event: delta" not in body or not body.endswith(b"\n\n"):
-                body += response.readline()
+                line = response.readline()
+                assert line, f"the stream ended before its first delta: {body!r}"
+                body += line
         route.fulfill(status=200, headers={"Content-Type": "text/event-stream"}, body=body)
 
     page.route("**/api/v1/chats/create-chat", cut_after_first_delta)

@@ -6,6 +6,7 @@ page at phone width."""
 
 import datetime
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -214,7 +215,7 @@ def test_api_errors_are_said_in_words(page, live_server, user, settings, content
     page.fill("#question", "And now?")
     page.press("#question", "Enter")
     expect(page.locator("#notices .notice")).to_have_count(1)
-    assert notices(page)[0] in {f"Too many requests: try again in {s} s." for s in range(50, 61)}
+    assert re.fullmatch(r"Too many requests: try again in \d+ s\.", notices(page)[0])
     # The question is not lost: it is back in the box to send again.
     expect(page.locator("#question")).to_have_value("And now?")
     page.click("#notices button")

@@ -370,9 +370,13 @@ async function follow(chatId, open, { onLead = null, onStored = null, responseId
           } else if (event === "delta") {
             if (!applyDelta(data)) break; // a gap: re-attach
           } else if (event === "done" || event === "error") {
-            liveText.delete(data.pair?.response_id ?? data.response_id);
-            mergePair(event === "done" ? data : data.pair);
+            liveText.delete(data.pair?.response_id ?? data.response_id ?? id);
+            const final = event === "done" ? data : data.pair;
+            // An error may come without the pair (it was deleted meanwhile):
+            // the chat as it now is says what is left.
+            if (final) mergePair(final);
             if (event === "error") notify(describe(data));
+            if (!final || final.status === "generating") await reloadChat();
             if (state.chat?.chat_id === chatId) putChatFirst({ ...state.chat, updated_at: new Date().toISOString() });
             return;
           }

@@ -188,9 +188,14 @@ export const session = {
     setTokens(await response.json());
   },
   async logout() {
-    const refresh = tokens?.refresh;
     try {
-      if (refresh) await json("POST", "auth/logout", { body: { refresh } });
+      if (tokens) {
+        // Refresh first if the access token is about to expire: refreshing
+        // rotates the refresh token, and the one to revoke is the newest.
+        await freshAccessToken();
+        const refresh = tokens?.refresh;
+        if (refresh) await json("POST", "auth/logout", { body: { refresh } });
+      }
     } finally {
       setTokens(null);
     }
