@@ -13,11 +13,11 @@ The JSON export (`FORMAT`, version 1) is:
         "fork_position",                # how many pairs it inherits
         "created_at",
         "pairs": [{"response_id", "question", "response", "timestamp",
-                   "status", "model", "finish_reason", "usage"}]}]}
+                   "status", "model", "finish_reason", "usage", "error_code"}]}]}
 
-The last four say how a response came to be (a generated one: its model,
-why it ended, its tokens); exports made before generation existed lack them,
-and their pairs import as `complete`. A pair still `generating` when exported
+The last five say how a response came to be (a generated one: its model,
+why it ended, its tokens, the code of the error that ended it); exports made
+before generation existed lack them, and their pairs import as `complete`. A pair still `generating` when exported
 imports as `interrupted` with the text it had.
 
 A pair's list of branches forking after it is not exported: it follows from
@@ -31,6 +31,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from chatproject.api.formats import iso_datetime
+from chatproject.errors import REGISTRY as ERRORS
 from chats import content_repository
 from chats import services as chat_services
 from chats.models import Chat, ChatStatus
@@ -96,6 +97,7 @@ def export_tree(chat, *, progress=_as_is):
                         "model": p.model,
                         "finish_reason": p.finish_reason,
                         "usage": p.usage,
+                        "error_code": p.error_code,
                     }
                     for p in content_repository.read_all_pairs(chat_id=chat.id, branch_id=b.id)
                 ],
@@ -166,7 +168,11 @@ def validate_export(data):
                 _when(pair["timestamp"])
                 _check_generation(pair)
                 _check_text(pair["question"], settings.MAX_MESSAGE_CHARS, "question")
-                _check_text(pair["response"], settings.MAX_MESSAGE_CHARS, "response")
+                # A generation that ended before any text (failed, or stopped
+                # at once) leaves an empty response; any other response has text.
+                ended_early = pair.get("status") in {"failed", "interrupted", "generating"}
+                if not (ended_early and pair["response"] == ""):
+                    _check_text(pair["response"], settings.MAX_MESSAGE_CHARS, "response")
             seen.add(branch["id"])
             pairs_of[branch["id"]] = [p["response_id"] for p in branch["pairs"]]
         _check_text(data["chat"]["title"], settings.MAX_TITLE_CHARS, "title")
@@ -202,6 +208,9 @@ def _check_generation(pair):
         and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in usage.values())
     ):
         raise InvalidExport("a pair's usage must be {prompt_tokens, completion_tokens}, counts")
+    error_code = pair.get("error_code")
+    if error_code is not None and error_code not in ERRORS:
+        raise InvalidExport(f"unknown error_code {error_code!r}")
 
 
 def _generation(pair):
@@ -216,6 +225,7 @@ def _generation(pair):
         "model": pair.get("model"),
         "finish_reason": pair.get("finish_reason"),
         "usage": pair.get("usage"),
+        "error_code": pair.get("error_code"),
     }
 
 

@@ -15,7 +15,7 @@ from http import HTTPStatus
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from branches.tests.routes import CREATE_BRANCH, GET_BRANCHES
@@ -617,6 +617,9 @@ def test_streamed_through_the_openai_provider_equals_stored(auth_client, chat, p
 
 def test_export_and_import_keep_how_each_response_came_to_be(auth_client, chat, other_user, local_provider, tmp_path):
     generated = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Hi"}, format="json").json()
+    local_provider.LLM_MODEL_PATH = str(tmp_path / "gone.gguf")
+    unanswered = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Still there?"}, format="json")
+    assert unanswered.json()["errors"][0]["code"] == "model_unavailable"
     path = tmp_path / "chat.json"
     call_command("export_chat", str(chat.id), "--output", str(path), stdout=StringIO(), stderr=StringIO())
 
@@ -625,15 +628,31 @@ def test_export_and_import_keep_how_each_response_came_to_be(auth_client, chat, 
 
     assert exported[0] | {"response_id": None, "timestamp": None} == {
         "response_id": None, "question": "q0", "response": "r0", "timestamp": None,
-        "status": "complete", "model": None, "finish_reason": None, "usage": None,
+        "status": "complete", "model": None, "finish_reason": None, "usage": None, "error_code": None,
     }
-    keys = ("question", "response", "status", "model", "finish_reason", "usage")
+    keys = ("question", "response", "status", "model", "finish_reason", "usage", "error_code")
     assert {k: exported[3][k] for k in keys} == {k: generated[k] for k in keys}
+    assert {k: exported[4][k] for k in ("question", "response", "status", "error_code")} == {
+        "question": "Still there?", "response": "", "status": "failed", "error_code": "model_unavailable",
+    }
     imported = Chat.objects.get(owner=other_user)
     again = content_repository.read_all_pairs(chat_id=imported.id, branch_id=imported.active_branch_id)
-    assert [(p.question, p.response, p.status, p.model, p.finish_reason, p.usage) for p in again] == [
+    assert [(p.question, p.response, p.status, p.model, p.finish_reason, p.usage, p.error_code) for p in again] == [
         tuple(e[k] for k in keys) for e in exported
     ]
+
+
+def test_import_refuses_an_unknown_error_code(auth_client, chat, other_user, local_provider, tmp_path):
+    auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Hi"}, format="json")
+    path = tmp_path / "chat.json"
+    call_command("export_chat", str(chat.id), "--output", str(path), stdout=StringIO(), stderr=StringIO())
+    export = json.loads(path.read_text())
+    export["branches"][0]["pairs"][3]["error_code"] = "no_such_code"
+    path.write_text(json.dumps(export))
+
+    with pytest.raises(CommandError, match="unknown error_code 'no_such_code'"):
+        call_command("import_chat", str(path), "--owner", other_user.username, stdout=StringIO(), stderr=StringIO())
+    assert not Chat.objects.filter(owner=other_user).exists()
 
 
 def test_chat_stats_counts_pairs_by_status_and_model(auth_client, chat, local_provider):
