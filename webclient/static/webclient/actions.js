@@ -365,7 +365,13 @@ async function follow(chatId, open, { onLead = null, onStored = null, responseId
               onStored?.(null);
               await reloadChat({ scroll: "bottom" }); // the new pair, its alternatives, the tree
             } else {
-              mergePair(data);
+              // Re-attached through the store, the text so far can lag what
+              // this page already shows (it is saved about once a second):
+              // the longer one wins when one begins the other.
+              const shown = pairById(data.response_id)?.response ?? "";
+              const ahead = shown.length > data.response.length && shown.startsWith(data.response);
+              if (ahead) liveText.set(data.response_id, shown);
+              mergePair(ahead ? { ...data, response: shown } : data);
             }
           } else if (event === "delta") {
             if (!applyDelta(data)) break; // a gap: re-attach
