@@ -31,9 +31,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from chatproject.api.formats import iso_datetime
-from chatproject.errors import REGISTRY as ERRORS
 from chats import content_repository
 from chats import services as chat_services
+from chats.generation import ENDING_ERROR_CODES
 from chats.models import Chat, ChatStatus
 from chats.selectors import chat_branches, path_page
 
@@ -209,7 +209,7 @@ def _check_generation(pair):
     ):
         raise InvalidExport("a pair's usage must be {prompt_tokens, completion_tokens}, counts")
     error_code = pair.get("error_code")
-    if error_code is not None and error_code not in ERRORS:
+    if error_code is not None and error_code not in ENDING_ERROR_CODES:
         raise InvalidExport(f"unknown error_code {error_code!r}")
 
 

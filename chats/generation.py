@@ -66,6 +66,9 @@ POLL_EVERY = 0.5  # how often a reader of another process polls the store
 ASK_WAIT = 0.05
 # A generation counts as dead once nothing was saved for LLM_TIMEOUT plus this.
 DEAD_MARGIN = 15.0
+# The errors that end a generation; a pair they end keeps the code.
+ENDING_ERRORS = (ModelUnavailable, ModelTimeout, ModelError, ContentStoreUnavailable)
+ENDING_ERROR_CODES = tuple(error.code for error in ENDING_ERRORS)
 # Room kept in a bucket for a response still to be generated (bytes per token,
 # generously: most tokens are a few bytes of UTF-8).
 BYTES_PER_TOKEN = 16
@@ -343,9 +346,7 @@ def _generate(generation: Generation, messages: list[dict]) -> None:
                     stopped = True  # asked to stop (or the pair is gone)
                     break
                 bump_chat(generation.chat_id)
-    except (ModelUnavailable, ModelTimeout, ModelError) as exc:
-        error = exc
-    except ContentStoreUnavailable as exc:
+    except ENDING_ERRORS as exc:
         error = exc
     finally:
         if stream is not None:

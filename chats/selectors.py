@@ -83,11 +83,7 @@ def pair_get(*, user: User, chat_id: uuid.UUID, response_id: uuid.UUID) -> tuple
 
 def chat_branches(*, chat: Chat) -> list[Branch]:
     """Every branch of a chat, root first, then by creation."""
-    return _in_branch_order(chat.branches.all())
-
-
-def _in_branch_order(branches) -> list[Branch]:
-    return sorted(branches, key=lambda b: (b.parent_id is not None, b.created_at, str(b.id)))
+    return sorted(chat.branches.all(), key=lambda b: (b.parent_id is not None, b.created_at, str(b.id)))
 
 
 @dataclasses.dataclass(frozen=True)

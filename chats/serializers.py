@@ -10,6 +10,7 @@ from rest_framework import serializers
 from chatproject.api.serializers import QuerySerializer, StrictSerializer
 
 from . import content_repository
+from .generation import ENDING_ERROR_CODES
 from .models import ChatStatus
 
 
@@ -158,12 +159,12 @@ class PairOutputSerializer(serializers.Serializer):
         choices=["stop", "length", "interrupted", "error"], allow_null=True, help_text="Why the generation ended."
     )
     usage = UsageOutputSerializer(allow_null=True, help_text="Tokens of the generation, when the model reports them.")
-    error_code = serializers.CharField(
+    error_code = serializers.ChoiceField(
+        choices=ENDING_ERROR_CODES,
         allow_null=True,
         help_text="For a generation that ended in an error (`failed`, or `interrupted` with `finish_reason` "
-        "`error`): the code of that error, as the request or the stream's `error` event gave it "
-        "(`model_unavailable`, `model_timeout`, `model_error`, `service_unavailable`); null otherwise, "
-        "and when the reason is not known (a generation whose process died).",
+        "`error`): the code of that error, as the request or the stream's `error` event gave it; null "
+        "otherwise, and when the reason is not known (a generation whose process died).",
     )
 
 
