@@ -132,9 +132,26 @@ def check_chat(*, chat: Chat, grace: int) -> list[Problem]:
             )
         pairs_of[branch_id] = [(p["response_id"], p.get("branches", [])) for b in buckets for p in b["qa_pairs"]]
 
+    generating = {}  # response id -> the pair's outline, for pairs still generating
+    for branch_id, buckets in by_branch.items():
+        for bucket in buckets:
+            for pair in bucket["qa_pairs"]:
+                if pair.get("status") == content_repository.GENERATING:
+                    generating[pair["response_id"]] = (branch_id, pair)
+    dead = {
+        response_id: generation.is_dead(content_repository.StoredPair(
+            branch_id=branch_id, index=0, response_id=response_id, question="", response="",
+            timestamp=pair["timestamp"], branches=[], status=pair["status"], saved_at=pair.get("saved_at"),
+        ))
+        for response_id, (branch_id, pair) in generating.items()
+    }
+    # A live generation counts its pair once its first text arrives, which
+    # may take up to LLM_TIMEOUT: its branch's count is checked later.
+    counting = {branch_id for response_id, (branch_id, _) in generating.items() if not dead[response_id]}
+
     for branch_id, branch in branches.items():
         own = pairs_of.get(branch_id, [])
-        if branch_id not in busy and branch.message_count != len(own):
+        if branch_id not in busy | counting and branch.message_count != len(own):
             problems.append(
                 Problem(
                     "message_count_mismatch",
@@ -173,17 +190,8 @@ def check_chat(*, chat: Chat, grace: int) -> list[Problem]:
             )
 
     stored_ids = {response_id for pairs in pairs_of.values() for response_id, _ in pairs}
-    generating = {}  # response id -> the pair's outline, for pairs still generating
-    for branch_id, buckets in by_branch.items():
-        for bucket in buckets:
-            for pair in bucket["qa_pairs"]:
-                if pair.get("status") == content_repository.GENERATING:
-                    generating[pair["response_id"]] = (branch_id, pair)
     for response_id, (branch_id, pair) in sorted(generating.items()):
-        if generation.is_dead(content_repository.StoredPair(
-            branch_id=branch_id, index=0, response_id=response_id, question="", response="",
-            timestamp=pair["timestamp"], branches=[], status=pair["status"], saved_at=pair.get("saved_at"),
-        )):
+        if dead[response_id]:
             problems.append(
                 Problem(
                     "dead_generation",

@@ -61,9 +61,6 @@ SAVE_EVERY = 1.0  # seconds between two saves of the text so far
 SLOT_WAIT = 2.0  # how long a new generation waits for a free slot
 STOP_WAIT = 3.0  # how long stop-generation waits for the generation to stop
 POLL_EVERY = 0.5  # how often a reader of another process polls the store
-# How long a request waits for its worker to have asked the model before it
-# does the rest of its own work (see message_generate).
-ASK_WAIT = 0.05
 # A generation counts as dead once nothing was saved for LLM_TIMEOUT plus this.
 DEAD_MARGIN = 15.0
 # The errors that end a generation; a pair they end keeps the code.
@@ -201,7 +198,9 @@ class Generation:
     """One generation running in this process: its text so far, shared with
     the readers of this process, and how it ended."""
 
-    def __init__(self, *, chat_id: str, branch_id: str, pair: StoredPair, position: int):
+    def __init__(
+        self, *, chat_id: str, branch_id: str, pair: StoredPair, position: int, count: Callable[[], None] | None = None
+    ):
         self.chat_id, self.branch_id = chat_id, branch_id
         self.response_id = pair.response_id
         self.started = pair  # the pair as stored at the start
@@ -213,7 +212,9 @@ class Generation:
         self._changed = threading.Condition()
         self.stream: llm.CompletionStream | None = None
         self.stop_requested = False
-        self.asked = threading.Event()  # the model has the request (or could not be asked)
+        # Counts the pair in PostgreSQL, when the caller left that to the
+        # worker (add-message, see message_generate); run once.
+        self._count = count
 
     @property
     def done(self) -> bool:
@@ -265,11 +266,30 @@ class Generation:
                 self._changed.wait(timeout=5 if left is None else min(left, 5))
         return self.final
 
+    def count(self) -> NotFound | None:
+        """Count the pair, once (by the worker): NotFound when its branch was
+        deleted meanwhile, and its content with it."""
+        count, self._count = self._count, None
+        return _run_count(count, self.response_id)
+
     def stop(self) -> None:
         """Stop at once, from any thread: the model's stream is closed."""
         self.stop_requested = True
         if self.stream is not None:
             self.stream.close()
+
+
+def _run_count(count: Callable[[], None] | None, response_id: str) -> NotFound | None:
+    if count is None:
+        return None
+    try:
+        count()
+    except NotFound as exc:
+        return exc
+    except Exception:  # noqa: BLE001 - the answer is worth more than its count
+        # The pair is stored; reconcile_content repairs the count.
+        logger.exception("pair %s could not be counted", response_id)
+    return None
 
 
 _running: dict[str, Generation] = {}
@@ -281,10 +301,12 @@ def running(response_id) -> Generation | None:
         return _running.get(str(response_id))
 
 
-def launch(*, slot: Slot, chat_id, branch_id, pair: StoredPair, position: int, messages: list[dict]) -> Generation:
+def launch(
+    *, slot: Slot, chat_id, branch_id, pair: StoredPair, position: int, messages: list[dict], count=None
+) -> Generation:
     """Hand a stored `generating` pair and its context to a worker; the slot
-    passes to it."""
-    generation = Generation(chat_id=str(chat_id), branch_id=str(branch_id), pair=pair, position=position)
+    passes to it (and `count`, see Generation)."""
+    generation = Generation(chat_id=str(chat_id), branch_id=str(branch_id), pair=pair, position=position, count=count)
     with _running_lock:
         _running[generation.response_id] = generation
     try:
@@ -301,6 +323,7 @@ def _work(generation: Generation, messages: list[dict], slot: Slot) -> None:
         _generate(generation, messages)
     except Exception:  # noqa: BLE001 - a worker must never die silently
         logger.exception("generation %s failed", generation.response_id)
+        generation.count()
         if not generation.done:
             # Not left `generating` (and its branch claimed) until it counts as dead.
             error = ModelError("The generation failed.")
@@ -309,7 +332,6 @@ def _work(generation: Generation, messages: list[dict], slot: Slot) -> None:
             )
             generation.finish(final, error)
     finally:
-        generation.asked.set()
         slot.release()
         with _running_lock:
             _running.pop(generation.response_id, None)
@@ -323,10 +345,7 @@ def _generate(generation: Generation, messages: list[dict]) -> None:
     error: DomainError | None = None
     stopped = truncated = False
     try:
-        try:
-            stream = generation.stream = llm.start(messages)
-        finally:
-            generation.asked.set()
+        stream = generation.stream = llm.start(messages)
         if generation.stop_requested:
             stream.close()
         last_save = time.monotonic()
@@ -336,6 +355,12 @@ def _generate(generation: Generation, messages: list[dict]) -> None:
                 piece, truncated = piece[:room], True
             if piece:
                 generation.add(piece)
+                # Counted once its first text is on its way to the readers,
+                # which therefore never wait for it.
+                gone = generation.count()
+                if gone is not None:
+                    error = gone
+                    break
             if truncated:
                 break
             if time.monotonic() - last_save >= SAVE_EVERY:
@@ -351,6 +376,8 @@ def _generate(generation: Generation, messages: list[dict]) -> None:
     finally:
         if stream is not None:
             stream.close()  # no more tokens: the server stops generating
+    # Not counted yet when no text came: before the pair's final save.
+    error = generation.count() or error
 
     stopped = stopped or generation.stop_requested
     text = generation.text()
@@ -389,11 +416,18 @@ def _as_fields(outcome: dict) -> dict:
 
 
 def begin(
-    *, slot: Slot, chat: Chat, pair: StoredPair, position: int, branches: list[Branch] | None = None
+    *,
+    slot: Slot,
+    chat: Chat,
+    pair: StoredPair,
+    position: int,
+    branches: list[Branch] | None = None,
+    count: Callable[[], None] | None = None,
 ) -> Generation:
     """Read the context of a stored `generating` pair and launch its
-    generation (`branches`: the chat's, when the caller has read them).
-    Should that fail, the pair is left failed and its branch free."""
+    generation (`branches`: the chat's, when the caller has read them;
+    `count`: counts the pair, when the caller leaves that to the worker).
+    Should that fail, the pair is left failed (and counted) and its branch free."""
     try:
         if branches is None:
             branches = chat_branches(chat=chat)
@@ -402,9 +436,18 @@ def begin(
             chat_id=chat.id, branches=branches, branch=branch, limit=settings.LLM_CONTEXT_PAIRS, before=pair.response_id
         )
         messages = context_messages(question=pair.question, history=history)
-        return launch(slot=slot, chat_id=chat.id, branch_id=pair.branch_id, pair=pair, position=position, messages=messages)
+        return launch(
+            slot=slot,
+            chat_id=chat.id,
+            branch_id=pair.branch_id,
+            pair=pair,
+            position=position,
+            messages=messages,
+            count=count,
+        )
     except Exception:
         _abandon(chat_id=chat.id, pair=pair)
+        _run_count(count, pair.response_id)
         raise
 
 
@@ -442,9 +485,12 @@ def message_generate(*, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID | N
 
     The time to the model's first token is what a user waits for, so the
     path to the model is kept short: the chat and its branches are read once
-    (the branches serve the context too), and the pair is counted only once
-    the model has been asked, while it works on the prompt: counting while
-    the worker builds its request would slow both (they share the GIL)."""
+    (the branches serve the context too), and the worker counts the pair in
+    PostgreSQL only once the first text is on its way to the readers (or the
+    generation ended without any), so neither the request nor the first
+    token waits for the count. A branch deleted meanwhile ends the generation
+    with NotFound (a 404, or a stream's `error` event) and the model's stream
+    closed."""
     ensure_enabled()
     chat = chat_get(user=user, chat_id=chat_id)
     ensure_writable(chat)
@@ -461,20 +507,15 @@ def message_generate(*, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID | N
         except Exception:
             release_branch(branch_id=str(branch.id), response_id=str(options["response_id"]))
             raise
+
+        def count():
+            services.count_pair_added(chat_id=chat.id, branch_id=branch.id)
+
         position = branch.fork_position + pair.index
-        generation = begin(slot=slot, chat=chat, pair=pair, position=position, branches=branches)
+        return begin(slot=slot, chat=chat, pair=pair, position=position, branches=branches, count=count)
     except Exception:
         slot.release()  # not yet handed to a worker
         raise
-    generation.asked.wait(ASK_WAIT)
-    try:
-        services.count_pair_added(chat_id=chat.id, branch_id=branch.id)
-    except Exception:
-        # Deleted meanwhile (its content with it), or PostgreSQL failed: the
-        # model is not left answering a question nobody can read.
-        generation.stop()
-        raise
-    return generation
 
 
 def chat_generate(*, user: User, title: str | None = None, question: str) -> tuple[Chat, Generation]:

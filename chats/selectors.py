@@ -171,8 +171,8 @@ def fork_alternatives(branches: list[Branch]) -> Callable[[str, int], list[str]]
         # The branch that holds the history before `position`: the holder
         # itself, unless this pair is the first of its own.
         base = holder if position > holder.fork_position or holder.parent_id is None else by_id[str(holder.parent_id)]
-        # The holder is one of them whatever its count says: the count of a
-        # pair being generated is written just after the pair itself.
+        # The holder is one of them whatever its count says: a generated
+        # pair is counted only once its first text arrives.
         continues = base is holder or base.fork_position + base.message_count > position
         others = forks[(str(base.id), position)]
         if base is not holder and holder_id not in others:

@@ -359,6 +359,34 @@ def test_reconcile_ends_generations_whose_process_died(user, chat, settings):
     assert Branch.objects.get(pk=chat.active_branch_id).generating_response_id is None
 
 
+def test_reconcile_leaves_the_count_of_a_live_generation_to_it(user, chat, settings):
+    """Stored, claimed, not counted yet: a generation waiting for its first
+    text (up to LLM_TIMEOUT, maybe longer than --grace) counts it itself."""
+    live = content_repository.append_pair(
+        chat_id=chat.id, branch_id=chat.active_branch_id, question="q", response="",
+        generation={"status": "generating", "model": "m"},
+    )
+    Branch.objects.filter(pk=chat.active_branch_id).update(generating_response_id=live.response_id)
+
+    out = StringIO()
+    call_command("reconcile_content", "--grace", "0", "--fix", stdout=out, stderr=StringIO())
+
+    assert out.getvalue().splitlines()[-2:] == ["problems found: 0", "repaired: 0"]
+    assert Branch.objects.get(pk=chat.active_branch_id).message_count == 3
+
+
+def test_reconcile_counts_the_pair_of_a_generation_that_died_uncounted(user, chat, settings):
+    dead = died_generating(chat, response="", timeout=settings.LLM_TIMEOUT)
+    Branch.objects.filter(pk=chat.active_branch_id).update(message_count=3)
+
+    out = StringIO()
+    call_command("reconcile_content", "--grace", "0", "--fix", stdout=out, stderr=StringIO())
+
+    assert out.getvalue().splitlines()[-2:] == ["problems found: 2", "repaired: 2"]
+    assert stored(chat.id, dead.response_id).status == "failed"
+    assert Branch.objects.get(pk=chat.active_branch_id).message_count == 4
+
+
 def test_generating_routes_keep_ownership_and_locks(auth_client, other_client, chat, local_provider):
     pair = auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"][0]
     ids = {"chat_id": str(chat.id), "response_id": pair["response_id"]}
@@ -524,8 +552,8 @@ def test_a_worker_that_fails_unexpectedly_ends_its_pair_and_says_so(auth_client,
 def test_a_question_written_to_a_branch_deleted_meanwhile_is_404_and_its_model_stream_closed(
     auth_client, chat, proxied, settings, monkeypatch
 ):
-    """The pair is counted once the model has been asked: when its branch went
-    in between, the model stops and nothing of the question is left."""
+    """The worker counts the pair once its first text is out: when its branch
+    went in between, the model stops and nothing of the question is left."""
     settings.LLM_MAX_TOKENS = 200
     proxied.line_delay = 0.05
     real_append = content_repository.append_pair
@@ -542,6 +570,28 @@ def test_a_question_written_to_a_branch_deleted_meanwhile_is_404_and_its_model_s
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert response.json() == error("not_found", "Branch not found in this chat.")
+    assert raw_buckets().count_documents({"chat_id": str(chat.id)}) == 0
+    assert proxied.upstream_closed_early.wait(5)
+
+
+def test_a_streamed_question_whose_branch_went_meanwhile_ends_with_not_found(auth_client, chat, proxied, settings, monkeypatch):
+    """Streamed, the pair event has gone out when the loss is found: the
+    stream ends with the `error` event, and the model's stream is closed."""
+    settings.LLM_MAX_TOKENS = 200
+    proxied.line_delay = 0.05
+    real_append = content_repository.append_pair
+
+    def append_then_lose_the_chat(**kwargs):
+        stored = real_append(**kwargs)
+        Chat.objects.filter(pk=chat.pk).delete()
+        return stored
+
+    monkeypatch.setattr(content_repository, "append_pair", append_then_lose_the_chat)
+
+    events = sse(auth_client.post(ADD, {"chat_id": str(chat.id), "question": "A long story.", "stream": True}, format="json"))
+
+    assert [name for name, _ in events] == ["pair", "delta", "error"]  # the first text, then no more
+    assert events[-1][1]["errors"] == [{"code": "not_found", "detail": "Branch not found in this chat.", "attr": None}]
     assert raw_buckets().count_documents({"chat_id": str(chat.id)}) == 0
     assert proxied.upstream_closed_early.wait(5)
 
@@ -571,7 +621,9 @@ def test_each_failure_has_its_status_and_keeps_the_question(auth_client, chat, p
     assert (pair["question"], pair["status"], pair["finish_reason"]) == ("Will it work?", pair_status, "error")
     assert pair["error_code"] == code  # a reader learns why, after the request that saw it
     assert bool(pair["response"]) == (pair_status == "interrupted")
-    assert Branch.objects.get(pk=chat.active_branch_id).generating_response_id is None
+    branch = Branch.objects.get(pk=chat.active_branch_id)
+    # Counted, first text or not (the chat fixture holds 3 pairs).
+    assert (branch.generating_response_id, branch.message_count) == (None, 4)
     if mode == "error":
         assert "secret" not in response.content.decode()
 
