@@ -52,7 +52,7 @@ from chatproject.errors import (
 from . import content_repository, llm, services
 from .content_repository import COMPLETE, FAILED, GENERATING, INTERRUPTED, StoredPair
 from .models import Branch, Chat
-from .selectors import chat_branches, chat_get, pair_get, path_page
+from .selectors import chat_branches, chat_get, chat_with_branches, pair_get, path_page
 from .services import ensure_writable
 
 logger = logging.getLogger(__name__)
@@ -484,17 +484,16 @@ def message_generate(*, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID | N
     active one by default) and have the model answer it.
 
     The time to the model's first token is what a user waits for, so the
-    path to the model is kept short: the chat and its branches are read once
-    (the branches serve the context too), and the worker counts the pair in
+    path to the model is kept short: the chat and its branches are read in
+    one query (the branches serve the context too), and the worker counts the pair in
     PostgreSQL only once the first text is on its way to the readers (or the
     generation ended without any), so neither the request nor the first
     token waits for the count. A branch deleted meanwhile ends the generation
     with NotFound (a 404, or a stream's `error` event) and the model's stream
     closed."""
     ensure_enabled()
-    chat = chat_get(user=user, chat_id=chat_id)
+    chat, branches = chat_with_branches(user=user, chat_id=chat_id)
     ensure_writable(chat)
-    branches = chat_branches(chat=chat)
     branch = _branch_in(branches, branch_id or chat.active_branch_id)
     slot = Slot()
     try:
