@@ -485,12 +485,12 @@ def message_generate(*, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID | N
 
     The time to the model's first token is what a user waits for, so the
     path to the model is kept short: the chat and its branches are read in
-    one query (the branches serve the context too), and the worker counts the pair in
-    PostgreSQL only once the first text is on its way to the readers (or the
-    generation ended without any), so neither the request nor the first
-    token waits for the count. A branch deleted meanwhile ends the generation
-    with NotFound (a 404, or a stream's `error` event) and the model's stream
-    closed."""
+    one query (the branches serve the context too), and the worker counts
+    the pair in PostgreSQL only once the first text is on its way to the
+    readers (or the generation ended without any), so neither the request
+    nor the first token waits for the count. A branch deleted meanwhile ends
+    the generation with NotFound (a 404, or a stream's `error` event) and the
+    model's stream closed."""
     ensure_enabled()
     chat, branches = chat_with_branches(user=user, chat_id=chat_id)
     ensure_writable(chat)
@@ -511,10 +511,15 @@ def message_generate(*, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID | N
             services.count_pair_added(chat_id=chat.id, branch_id=branch.id)
 
         position = branch.fork_position + pair.index
-        return begin(slot=slot, chat=chat, pair=pair, position=position, branches=branches, count=count)
+        generation = begin(slot=slot, chat=chat, pair=pair, position=position, branches=branches, count=count)
     except Exception:
         slot.release()  # not yet handed to a worker
         raise
+    # The chat's cached reads are stale from the append on (the count bumps
+    # them only later): a reader learning of the pair must find it. Done while
+    # the worker asks the model, before the response names the pair.
+    bump_chat(chat.id)
+    return generation
 
 
 def chat_generate(*, user: User, title: str | None = None, question: str) -> tuple[Chat, Generation]:

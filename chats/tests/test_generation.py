@@ -574,6 +574,21 @@ def test_a_question_written_to_a_branch_deleted_meanwhile_is_404_and_its_model_s
     assert proxied.upstream_closed_early.wait(5)
 
 
+def test_a_reader_finds_the_question_once_the_pair_event_names_it(auth_client, chat, proxied):
+    """The pair is counted only with its first text, but the chat's cached
+    reads are stale from the append on."""
+    proxied.mode, proxied.delay = "slow_first_token", 2.0
+    assert len(auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"]) == 3  # now cached
+    events = parse(auth_client.post(ADD, {"chat_id": str(chat.id), "question": "q", "stream": True}, format="json").streaming_content)
+
+    name, pair = next(events)
+    page = auth_client.get(GET, {"chat_id": str(chat.id)}).json()
+
+    assert name == "pair"
+    assert [(p["response_id"], p["status"]) for p in page["messages"][3:]] == [(pair["response_id"], "generating")]
+    assert [name for name, _ in events][-1] == "done"
+
+
 def test_a_streamed_question_whose_branch_went_meanwhile_ends_with_not_found(auth_client, chat, proxied, settings, monkeypatch):
     """Streamed, the pair event has gone out when the loss is found: the
     stream ends with the `error` event, and the model's stream is closed."""
