@@ -174,16 +174,22 @@ def context(owner, chat_id):
 
 
 def context_reads(owner, pairs):
-    """Content-store calls of reading the context of a generation on a chat of `pairs` pairs."""
+    """Content-store calls of reading the context of a generation on a chat of
+    `pairs` pairs, as the service reads it: the pairs before the question,
+    which it has just stored as the chat's newest."""
+    from django.conf import settings
+
     from bench.seed import chat_with_pairs
     from chats import content_repository, generation, selectors
 
     seeded = chat_with_pairs(owner=owner, pairs=pairs, title=f"context {pairs}")
-    chat = selectors.chat_get(user=owner, chat_id=seeded.chat_id)
-    branches = selectors.chat_branches(chat=chat)
+    chat, branches = selectors.chat_with_branches(user=owner, chat_id=seeded.chat_id)
+    question = content_repository.read_pairs_before(chat_id=chat.id, branch_id=branches[0].id, limit=1)[0]
     before = content_repository.calls()
-    history, _ = selectors.path_page(chat_id=chat.id, branches=branches, branch=branches[0], limit=50)
-    generation.context_messages(question=QUESTION, history=history)
+    history, _ = selectors.path_page(
+        chat_id=chat.id, branches=branches, branch=branches[0], limit=settings.LLM_CONTEXT_PAIRS, before_stored=question
+    )
+    generation.context_messages(question=question.question, history=history)
     return content_repository.calls() - before
 
 

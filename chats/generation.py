@@ -433,7 +433,7 @@ def begin(
             branches = chat_branches(chat=chat)
         branch = _branch_in(branches, pair.branch_id)
         history, _ = path_page(
-            chat_id=chat.id, branches=branches, branch=branch, limit=settings.LLM_CONTEXT_PAIRS, before=pair.response_id
+            chat_id=chat.id, branches=branches, branch=branch, limit=settings.LLM_CONTEXT_PAIRS, before_stored=pair
         )
         messages = context_messages(question=pair.question, history=history)
         return launch(

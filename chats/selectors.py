@@ -134,18 +134,26 @@ def _path_segments(branches: list[Branch], branch: Branch) -> list[_Segment]:
 
 
 def path_page(
-    *, chat_id: uuid.UUID, branches: list[Branch], branch: Branch, limit: int, before: uuid.UUID | None = None
+    *,
+    chat_id: uuid.UUID,
+    branches: list[Branch],
+    branch: Branch,
+    limit: int,
+    before: uuid.UUID | None = None,
+    before_stored: StoredPair | None = None,
 ) -> tuple[list[dict], bool]:
     """The latest `limit` pairs of a branch's whole path (inherited, then its
-    own), or the `limit` pairs just before the pair `before`; oldest first.
+    own), or the `limit` pairs just before the pair `before` (by its id), or
+    just before `before_stored` (a pair as stored, whose place is known:
+    the context of a generation, which has just written it); oldest first.
 
     Reads only the buckets the page needs: one read per branch whose pairs are
     on the page, newest first. Returns (messages, has_more).
     """
     segments = _path_segments(branches, branch)
     last, end = len(segments) - 1, None
-    if before is not None:
-        found = content_repository.locate_pair(chat_id=chat_id, response_id=before)
+    if before is not None or before_stored is not None:
+        found = before_stored or content_repository.locate_pair(chat_id=chat_id, response_id=before)
         on_path = [
             i for i, s in enumerate(segments)
             if found and str(s.branch.id) == found.branch_id and (s.own_end is None or found.index < s.own_end)

@@ -589,6 +589,28 @@ def test_a_reader_finds_the_question_once_the_pair_event_names_it(auth_client, c
     assert [name for name, _ in events][-1] == "done"
 
 
+def test_before_the_model_answers_a_question_costs_its_append_and_one_context_read(auth_client, user, proxied, settings):
+    """At 3 pairs as at 295 (in 30 buckets, the last with room for the
+    question): the context is read where the question was just written,
+    without looking the question up again."""
+    settings.CONTENT_BUCKET_SIZE = 10
+    proxied.mode, proxied.delay = "slow_first_token", 1.0
+    costs = []
+    for pairs in (3, 295):
+        chat = ChatFactory(owner=user, pairs=pairs)
+        calls = content_repository.calls()
+        body = {"chat_id": str(chat.id), "question": "q", "stream": True}
+        events = parse(auth_client.post(ADD, body, format="json").streaming_content)
+        assert next(events)[0] == "pair"
+        costs.append(content_repository.calls() - calls)
+        assert [name for name, _ in events][-1] == "done"
+
+    assert costs == [2, 2]
+    sent = [body["messages"] for _, path, body in proxied.requests if path.endswith("/chat/completions")]
+    # The system prompt, the pairs (at most LLM_CONTEXT_PAIRS), the question.
+    assert [len(messages) for messages in sent] == [1 + 2 * 3 + 1, 1 + 2 * settings.LLM_CONTEXT_PAIRS + 1]
+
+
 def test_a_streamed_question_whose_branch_went_meanwhile_ends_with_not_found(auth_client, chat, proxied, settings, monkeypatch):
     """Streamed, the pair event has gone out when the loss is found: the
     stream ends with the `error` event, and the model's stream is closed."""
