@@ -9,8 +9,11 @@ A generation does not depend on the request that started it. In order:
    `generation_in_progress`), and no lock is held while the model runs. A
    claim whose generation died with its process is recovered (`recover`).
 3. The question is stored first, as a pair `generating` with an empty
-   response, and counted; then the context is read through the same path
-   code as get-chat (`context_messages`).
+   response (counted in the branch's `message_count` along with the new
+   branch by create-chat, create-branch and regenerate; by add-message only
+   once its first text is out, or else when its claim is released); then the
+   context is read through the same path code as get-chat
+   (`context_messages`).
 4. A worker thread asks the model (`chats.llm`), keeps the text in memory for
    the readers of this process, saves it at most once a second and at the
    end (each save also sees a stop request stored by any process), then
@@ -32,6 +35,7 @@ from collections.abc import Callable, Iterator
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.db.models import Case, F, When
 from django.utils import timezone
 
 from accounts.models import User
@@ -129,31 +133,58 @@ class Slot:
 # Claims.
 
 
-def claim_branch(*, chat_id: uuid.UUID, branch_id: uuid.UUID, response_id: uuid.UUID) -> None:
-    """Make `response_id` the branch's one generation, or 409 when another is
-    running (a dead one is recovered first and the claim taken over)."""
-    if Branch.objects.filter(pk=branch_id, generating_response_id__isnull=True).update(
-        generating_response_id=response_id
-    ):
+def claim_branch(*, chat_id: uuid.UUID, branch_id: uuid.UUID, response_id: uuid.UUID, attempts: int = 3) -> None:
+    """Make `response_id`, a pair of add-message about to be stored, the
+    branch's one generation (to be counted: `generating_uncounted`), or 409
+    when another is running. A dead one is recovered first (a claim whose
+    pair was never stored is simply taken over)."""
+    if attempts == 0:  # others keep claiming it first
+        raise GenerationInProgress()
+    again = {"chat_id": chat_id, "branch_id": branch_id, "response_id": response_id, "attempts": attempts - 1}
+    claim = {"generating_response_id": response_id, "generating_uncounted": True, "generating_since": timezone.now()}
+    if Branch.objects.filter(pk=branch_id, generating_response_id__isnull=True).update(**claim):
         return
-    current = Branch.objects.filter(pk=branch_id).values_list("generating_response_id", flat=True).first()
+    held = Branch.objects.filter(pk=branch_id).values_list("generating_response_id", "generating_since").first()
+    current, since = held or (None, None)
     if current is None:
         if not Branch.objects.filter(pk=branch_id).exists():
             raise NotFound("Branch not found in this chat.")
-        return claim_branch(chat_id=chat_id, branch_id=branch_id, response_id=response_id)
+        return claim_branch(**again)
     pair = content_repository.read_pair(chat_id=chat_id, response_id=current)
-    if pair is not None and pair.status == GENERATING and not is_dead(pair):
+    if pair is None:
+        # Being started (its pair is stored milliseconds after the claim), or
+        # a start that crashed before that: taken over, nothing to end or count.
+        if since is not None and timezone.now() - since < datetime.timedelta(seconds=DEAD_MARGIN):
+            raise GenerationInProgress()
+        if not Branch.objects.filter(pk=branch_id, generating_response_id=current).update(**claim):
+            raise GenerationInProgress()
+        return None
+    if pair.status == GENERATING and not is_dead(pair):
         raise GenerationInProgress()
-    if pair is not None and pair.status == GENERATING:
+    if pair.status == GENERATING:
         recover(chat_id=chat_id, pair=pair)
-    if not Branch.objects.filter(pk=branch_id, generating_response_id=current).update(
-        generating_response_id=response_id
-    ):
-        raise GenerationInProgress()
+    else:
+        # Ended, but its process died before releasing the claim.
+        release_branch(branch_id=str(branch_id), response_id=str(current))
+    return claim_branch(**again)
 
 
 def release_branch(*, branch_id: str, response_id: str) -> None:
-    Branch.objects.filter(pk=branch_id, generating_response_id=response_id).update(generating_response_id=None)
+    """End the claim of `response_id`, counting its pair if nobody did (one
+    statement: whoever releases, the pair is counted once)."""
+    Branch.objects.filter(pk=branch_id, generating_response_id=response_id).update(
+        generating_response_id=None,
+        generating_uncounted=False,
+        generating_since=None,
+        message_count=F("message_count") + Case(When(generating_uncounted=True, then=1), default=0),
+    )
+
+
+def unclaim_branch(*, branch_id: str, response_id: str) -> None:
+    """Give up a claim whose pair could not be stored (nothing to count)."""
+    Branch.objects.filter(pk=branch_id, generating_response_id=response_id).update(
+        generating_response_id=None, generating_uncounted=False, generating_since=None
+    )
 
 
 def is_dead(pair: StoredPair) -> bool:
@@ -287,8 +318,8 @@ def _run_count(count: Callable[[], None] | None, response_id: str) -> NotFound |
     except NotFound as exc:
         return exc
     except Exception:  # noqa: BLE001 - the answer is worth more than its count
-        # The pair is stored; reconcile_content repairs the count.
-        logger.exception("pair %s could not be counted", response_id)
+        # Still marked uncounted: the release of the claim counts it.
+        logger.exception("pair %s could not be counted yet", response_id)
     return None
 
 
@@ -323,7 +354,6 @@ def _work(generation: Generation, messages: list[dict], slot: Slot) -> None:
         _generate(generation, messages)
     except Exception:  # noqa: BLE001 - a worker must never die silently
         logger.exception("generation %s failed", generation.response_id)
-        generation.count()
         if not generation.done:
             # Not left `generating` (and its branch claimed) until it counts as dead.
             error = ModelError("The generation failed.")
@@ -376,7 +406,7 @@ def _generate(generation: Generation, messages: list[dict]) -> None:
     finally:
         if stream is not None:
             stream.close()  # no more tokens: the server stops generating
-    # Not counted yet when no text came: before the pair's final save.
+    # No text came: counted now (or at the release), unless its branch went.
     error = generation.count() or error
 
     stopped = stopped or generation.stop_requested
@@ -427,7 +457,8 @@ def begin(
     """Read the context of a stored `generating` pair and launch its
     generation (`branches`: the chat's, when the caller has read them;
     `count`: counts the pair, when the caller leaves that to the worker).
-    Should that fail, the pair is left failed (and counted) and its branch free."""
+    Should that fail, the pair is left failed and its branch free (and the
+    pair counted, as every release of a claim does)."""
     try:
         if branches is None:
             branches = chat_branches(chat=chat)
@@ -446,8 +477,7 @@ def begin(
             count=count,
         )
     except Exception:
-        _abandon(chat_id=chat.id, pair=pair)
-        _run_count(count, pair.response_id)
+        _abandon(chat_id=chat.id, pair=pair)  # which counts it, releasing its claim
         raise
 
 
@@ -504,11 +534,11 @@ def message_generate(*, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID | N
                 chat_id=chat.id, branch_id=branch.id, question=question, response="", **options
             )
         except Exception:
-            release_branch(branch_id=str(branch.id), response_id=str(options["response_id"]))
+            unclaim_branch(branch_id=str(branch.id), response_id=str(options["response_id"]))
             raise
 
         def count():
-            services.count_pair_added(chat_id=chat.id, branch_id=branch.id)
+            services.count_generated_pair(chat_id=chat.id, branch_id=branch.id, response_id=pair.response_id)
 
         position = branch.fork_position + pair.index
         generation = begin(slot=slot, chat=chat, pair=pair, position=position, branches=branches, count=count)

@@ -267,6 +267,26 @@ def count_pair_added(*, chat_id: uuid.UUID, branch_id: uuid.UUID) -> None:
         raise NotFound("Branch not found in this chat.")
 
 
+def count_generated_pair(*, chat_id: uuid.UUID, branch_id: uuid.UUID, response_id: str) -> None:
+    """Count the pair add-message is generating, once its first text is out
+    (chats.generation), unless the claim's releaser counted it already;
+    NotFound when its branch was deleted meanwhile: its content goes the
+    same way."""
+    # Chat row first, then the branch: the lock order of every write.
+    with transaction.atomic():
+        Chat.objects.filter(pk=chat_id).update(updated_at=timezone.now())
+        counted = Branch.objects.filter(pk=branch_id, generating_response_id=response_id, generating_uncounted=True).update(
+            message_count=F("message_count") + 1, generating_uncounted=False
+        )
+    bump_chat(chat_id)
+    if not counted and not Branch.objects.filter(pk=branch_id).exists():
+        try:
+            content_repository.delete_branch_content(chat_id=chat_id, branch_ids=[branch_id])
+        except ContentStoreUnavailable:
+            logger.warning("content of deleted branch %s left for reconcile_content", branch_id)
+        raise NotFound("Branch not found in this chat.")
+
+
 def record_own_pairs_added(*, chat_id: uuid.UUID, branch_id: uuid.UUID, count: int) -> bool:
     """After pairs reached MongoDB: count them and move the chat's activity.
     Returns False when the branch no longer exists."""

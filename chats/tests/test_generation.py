@@ -17,8 +17,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from branches.tests.routes import CREATE_BRANCH, GET_BRANCHES
+from chatproject.errors import GenerationInProgress
 from chatproject.testing import client_for, error
 from chats import content_repository, generation
 from chats.models import Branch, Chat
@@ -360,13 +362,15 @@ def test_reconcile_ends_generations_whose_process_died(user, chat, settings):
 
 
 def test_reconcile_leaves_the_count_of_a_live_generation_to_it(user, chat, settings):
-    """Stored, claimed, not counted yet: a generation waiting for its first
+    """Stored, claimed, marked uncounted: a generation waiting for its first
     text (up to LLM_TIMEOUT, maybe longer than --grace) counts it itself."""
     live = content_repository.append_pair(
         chat_id=chat.id, branch_id=chat.active_branch_id, question="q", response="",
         generation={"status": "generating", "model": "m"},
     )
-    Branch.objects.filter(pk=chat.active_branch_id).update(generating_response_id=live.response_id)
+    Branch.objects.filter(pk=chat.active_branch_id).update(
+        generating_response_id=live.response_id, generating_uncounted=True
+    )
 
     out = StringIO()
     call_command("reconcile_content", "--grace", "0", "--fix", stdout=out, stderr=StringIO())
@@ -375,15 +379,72 @@ def test_reconcile_leaves_the_count_of_a_live_generation_to_it(user, chat, setti
     assert Branch.objects.get(pk=chat.active_branch_id).message_count == 3
 
 
-def test_reconcile_counts_the_pair_of_a_generation_that_died_uncounted(user, chat, settings):
+def died_uncounted(chat, settings):
+    """A generation of add-message whose process died before its first text:
+    its pair stored, not counted yet."""
     dead = died_generating(chat, response="", timeout=settings.LLM_TIMEOUT)
-    Branch.objects.filter(pk=chat.active_branch_id).update(message_count=3)
+    Branch.objects.filter(pk=chat.active_branch_id).update(message_count=3, generating_uncounted=True)
+    return dead
+
+
+def test_reconcile_counts_the_pair_of_a_generation_that_died_uncounted(user, chat, settings):
+    dead = died_uncounted(chat, settings)
 
     out = StringIO()
     call_command("reconcile_content", "--grace", "0", "--fix", stdout=out, stderr=StringIO())
 
-    assert out.getvalue().splitlines()[-2:] == ["problems found: 2", "repaired: 2"]
+    assert out.getvalue().splitlines()[-2:] == ["problems found: 1", "repaired: 1"]  # the dead generation
     assert stored(chat.id, dead.response_id).status == "failed"
+    branch = Branch.objects.get(pk=chat.active_branch_id)
+    assert (branch.message_count, branch.generating_response_id, branch.generating_uncounted) == (4, None, False)
+
+
+def test_stopping_a_generation_that_died_uncounted_counts_its_pair(auth_client, chat, settings):
+    dead = died_uncounted(chat, settings)
+
+    stopped = auth_client.post(STOP, {"chat_id": str(chat.id), "response_id": dead.response_id}, format="json")
+
+    assert (stopped.status_code, stopped.json()["status"]) == (HTTPStatus.OK, "failed")
+    assert Branch.objects.get(pk=chat.active_branch_id).message_count == 4
+
+
+def test_a_new_question_takes_over_the_claim_of_a_generation_that_died(auth_client, chat, local_provider, settings):
+    dead = died_uncounted(chat, settings)
+
+    response = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Still there?"}, format="json")
+
+    assert response.status_code == HTTPStatus.CREATED, response.content
+    assert stored(chat.id, dead.response_id).status == "failed"
+    assert Branch.objects.get(pk=chat.active_branch_id).message_count == 5  # each counted once
+
+
+def test_a_claim_whose_pair_is_not_stored_yet_is_a_generation_starting(auth_client, chat, local_provider):
+    """Between the claim and the stored question (milliseconds) a second
+    question is 409; a claim left so by a start that crashed is taken over."""
+    starting = uuid.uuid4()
+    branch = Branch.objects.filter(pk=chat.active_branch_id)
+    branch.update(generating_response_id=starting, generating_uncounted=True, generating_since=timezone.now())
+    body = {"chat_id": str(chat.id), "question": "Me too?"}
+
+    refused = auth_client.post(ADD, body, format="json")
+    branch.update(generating_since=timezone.now() - datetime.timedelta(minutes=5))
+    taken_over = auth_client.post(ADD, body, format="json")
+
+    assert refused.json() == error("generation_in_progress", GenerationInProgress.default_detail)
+    assert taken_over.status_code == HTTPStatus.CREATED, taken_over.content
+    assert Branch.objects.get(pk=chat.active_branch_id).message_count == 4
+
+
+def test_a_stop_before_the_first_text_leaves_the_pair_counted_once(auth_client, chat, proxied):
+    proxied.mode, proxied.delay = "slow_first_token", 2.0
+    events = parse(auth_client.post(ADD, {"chat_id": str(chat.id), "question": "q", "stream": True}, format="json").streaming_content)
+    name, pair = next(events)
+    assert Branch.objects.get(pk=chat.active_branch_id).message_count == 3  # not yet
+
+    stopped = auth_client.post(STOP, {"chat_id": str(chat.id), "response_id": pair["response_id"]}, format="json")
+
+    assert (stopped.json()["status"], stopped.json()["response"]) == ("interrupted", "")
+    assert [name for name, _ in events] == ["done"]
     assert Branch.objects.get(pk=chat.active_branch_id).message_count == 4
 
 
@@ -690,7 +751,7 @@ def test_every_slot_busy_is_model_busy(auth_client, user, proxied, settings):
 
     assert busy.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert busy.json()["errors"][0]["code"] == "model_busy"
-    assert Branch.objects.get(pk=two.active_branch_id).message_count == 1  # nothing stored
+    assert len(content_repository.read_all_pairs(chat_id=two.id, branch_id=two.active_branch_id)) == 1  # nothing stored
     assert list(events)[-1][0] == "done"
 
 

@@ -103,6 +103,8 @@ def test_a_conversation_streamed_branched_and_pruned(model, page, live_server, s
     page.click("#stop")
     finished(third, "interrupted")
     expect(third.locator(".pair-status")).to_have_text("Stopped: the answer is incomplete.")
+    # The tree counts it too (a generated pair is counted once its text comes).
+    expect(page.locator("#tree .branch-meta")).to_have_text(["root · 3 pairs"])
     stored = stored_page(api, chat_id)
     assert (stored["messages"][2]["status"], stored["messages"][2]["finish_reason"]) == ("interrupted", "interrupted")
     assert shown_pairs(page) == as_shown(stored)

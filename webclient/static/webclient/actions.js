@@ -232,6 +232,21 @@ async function reloadChat({ branchId = null, position = null, scroll = "bottom",
   }
 }
 
+// The open chat's tree again, for its pair counts: the service counts a
+// generated pair once its first text is out, after the `pair` event had the
+// tree read.
+async function reloadTree(chatId) {
+  if (openChatId() !== chatId) return;
+  try {
+    const tree = await api.branches.list({ chatId });
+    if (openChatId() !== chatId) return;
+    state.branches = tree.branches;
+    publish("branches");
+  } catch (error) {
+    report(error);
+  }
+}
+
 let olderLoading = false;
 
 export async function loadOlder() {
@@ -383,6 +398,7 @@ async function follow(chatId, open, { onLead = null, onStored = null, responseId
             if (final) mergePair(final);
             if (event === "error") notify(describe(data));
             if (!final || final.status === "generating") await reloadChat();
+            else await reloadTree(chatId);
             if (state.chat?.chat_id === chatId) putChatFirst({ ...state.chat, updated_at: new Date().toISOString() });
             return;
           }
