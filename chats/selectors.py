@@ -186,8 +186,10 @@ def fork_alternatives(branches: list[Branch]) -> Callable[[str, int], list[str]]
     Found in the branch list alone, so a page costs no extra read: a branch
     forks at path position `fork_position` from its parent (null fork pair:
     position 0, from the root), and holds pairs at positions
-    [fork_position, fork_position + message_count). Branches without pairs of
-    their own show nothing at that position and are left out.
+    [fork_position, fork_position + message_count) (and one more while a
+    generated pair waits for its first text, uncounted until then; see the
+    holder below). Branches without pairs of their own show nothing at that
+    position and are left out.
     """
     by_id = {str(b.id): b for b in branches}
     order = list(by_id)
