@@ -158,7 +158,7 @@ def claim_branch(*, chat_id: uuid.UUID, branch_id: uuid.UUID, response_id: uuid.
             raise GenerationInProgress()
         if not Branch.objects.filter(pk=branch_id, generating_response_id=current).update(**claim):
             raise GenerationInProgress()
-        return None
+        return
     if pair.status == GENERATING and not is_dead(pair):
         raise GenerationInProgress()
     if pair.status == GENERATING:
