@@ -610,23 +610,29 @@ def test_a_worker_that_fails_unexpectedly_ends_its_pair_and_says_so(auth_client,
     assert Branch.objects.get(pk=chat.active_branch_id).generating_response_id is None
 
 
-def test_a_question_written_to_a_branch_deleted_meanwhile_is_404_and_its_model_stream_closed(
-    auth_client, chat, proxied, settings, monkeypatch
-):
-    """The worker counts the pair once its first text is out: when its branch
-    went in between, the model stops and nothing of the question is left."""
+@pytest.fixture
+def lost_after_append(chat, proxied, settings, monkeypatch):
+    """The chat, about to get a long answer, and a concurrent delete-chat
+    that commits between the question's write and its counting."""
     settings.LLM_MAX_TOKENS = 200
     proxied.line_delay = 0.05
     real_append = content_repository.append_pair
 
     def append_then_lose_the_chat(**kwargs):
         stored = real_append(**kwargs)
-        # A concurrent delete-chat commits between the write and its counting.
         Chat.objects.filter(pk=chat.pk).delete()
         return stored
 
     monkeypatch.setattr(content_repository, "append_pair", append_then_lose_the_chat)
+    return chat
 
+
+def test_a_question_written_to_a_branch_deleted_meanwhile_is_404_and_its_model_stream_closed(
+    auth_client, lost_after_append, proxied
+):
+    """The worker counts the pair once its first text is out: when its branch
+    went in between, the model stops and nothing of the question is left."""
+    chat = lost_after_append
     response = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "A long story."}, format="json")
 
     assert response.status_code == HTTPStatus.NOT_FOUND
@@ -672,20 +678,10 @@ def test_before_the_model_answers_a_question_costs_its_append_and_one_context_re
     assert [len(messages) for messages in sent] == [1 + 2 * 3 + 1, 1 + 2 * settings.LLM_CONTEXT_PAIRS + 1]
 
 
-def test_a_streamed_question_whose_branch_went_meanwhile_ends_with_not_found(auth_client, chat, proxied, settings, monkeypatch):
+def test_a_streamed_question_whose_branch_went_meanwhile_ends_with_not_found(auth_client, lost_after_append, proxied):
     """Streamed, the pair event has gone out when the loss is found: the
     stream ends with the `error` event, and the model's stream is closed."""
-    settings.LLM_MAX_TOKENS = 200
-    proxied.line_delay = 0.05
-    real_append = content_repository.append_pair
-
-    def append_then_lose_the_chat(**kwargs):
-        stored = real_append(**kwargs)
-        Chat.objects.filter(pk=chat.pk).delete()
-        return stored
-
-    monkeypatch.setattr(content_repository, "append_pair", append_then_lose_the_chat)
-
+    chat = lost_after_append
     events = sse(auth_client.post(ADD, {"chat_id": str(chat.id), "question": "A long story.", "stream": True}, format="json"))
 
     assert [name for name, _ in events] == ["pair", "delta", "error"]  # the first text, then no more
