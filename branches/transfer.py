@@ -17,8 +17,9 @@ The JSON export (`FORMAT`, version 1) is:
 
 The last five say how a response came to be (a generated one: its model,
 why it ended, its tokens, the code of the error that ended it); exports made
-before generation existed lack them, and their pairs import as `complete`. A pair still `generating` when exported
-imports as `interrupted` with the text it had.
+before generation existed lack them, and their pairs import as `complete`. A
+pair still `generating` when exported imports as `interrupted` with the text
+it had.
 
 A pair's list of branches forking after it is not exported: it follows from
 the branches' `fork_response_id`, and importing rebuilds it. Import goes
@@ -170,7 +171,9 @@ def validate_export(data):
                 _check_text(pair["question"], settings.MAX_MESSAGE_CHARS, "question")
                 # A generation that ended before any text (failed, or stopped
                 # at once) leaves an empty response; any other response has text.
-                ended_early = pair.get("status") in {"failed", "interrupted", "generating"}
+                ended_early = pair.get("status") in {
+                    content_repository.FAILED, content_repository.INTERRUPTED, content_repository.GENERATING
+                }
                 if not (ended_early and pair["response"] == ""):
                     _check_text(pair["response"], settings.MAX_MESSAGE_CHARS, "response")
             seen.add(branch["id"])

@@ -253,18 +253,20 @@ def message_add(
         timestamp=timestamp,
         **(generation or {}),
     )
-    count_pair_added(chat_id=chat.id, branch_id=branch.id)
+    if not record_own_pairs_added(chat_id=chat.id, branch_id=branch.id, count=1):
+        # The branch (or the chat) was deleted while the pair was being written.
+        _branch_lost(chat_id=chat.id, branch_id=branch.id)
     return pair, branch.fork_position + pair.index
 
 
-def count_pair_added(*, chat_id: uuid.UUID, branch_id: uuid.UUID) -> None:
-    """After one pair reached MongoDB: count it and move the chat's activity;
-    NotFound when the branch (or the chat) was deleted while the pair was
-    being written: its content goes the same way, and the client learns it
-    is gone."""
-    if not record_own_pairs_added(chat_id=chat_id, branch_id=branch_id, count=1):
+def _branch_lost(*, chat_id: uuid.UUID, branch_id: uuid.UUID):
+    """A pair was written to a branch deleted meanwhile: its content goes the
+    same way, and the client learns the branch is gone."""
+    try:
         content_repository.delete_branch_content(chat_id=chat_id, branch_ids=[branch_id])
-        raise NotFound("Branch not found in this chat.")
+    except ContentStoreUnavailable:
+        logger.warning("content of deleted branch %s left for reconcile_content", branch_id)
+    raise NotFound("Branch not found in this chat.")
 
 
 def count_generated_pair(*, chat_id: uuid.UUID, branch_id: uuid.UUID, response_id: str) -> None:
@@ -280,11 +282,7 @@ def count_generated_pair(*, chat_id: uuid.UUID, branch_id: uuid.UUID, response_i
         )
     bump_chat(chat_id)
     if not counted and not Branch.objects.filter(pk=branch_id).exists():
-        try:
-            content_repository.delete_branch_content(chat_id=chat_id, branch_ids=[branch_id])
-        except ContentStoreUnavailable:
-            logger.warning("content of deleted branch %s left for reconcile_content", branch_id)
-        raise NotFound("Branch not found in this chat.")
+        _branch_lost(chat_id=chat_id, branch_id=branch_id)
 
 
 def record_own_pairs_added(*, chat_id: uuid.UUID, branch_id: uuid.UUID, count: int) -> bool:

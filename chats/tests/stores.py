@@ -11,6 +11,7 @@ from rest_framework_simplejwt.token_blacklist.models import (
     OutstandingToken,
 )
 
+from chats import content_repository
 from chats.content_repository import connection
 from chats.content_repository.documents import ContentBucket
 from chats.models import Branch, Chat
@@ -44,3 +45,18 @@ def stores_snapshot(*, content=True):
         if content
         else None,
     )
+
+
+def lose_chat_after_append(monkeypatch, chat):
+    """Make a concurrent delete-chat commit right after the next pair is
+    written to MongoDB, before that pair is counted."""
+    from chats import content_repository
+
+    real_append = content_repository.append_pair
+
+    def append_then_lose_the_chat(**kwargs):
+        stored = real_append(**kwargs)
+        Chat.objects.filter(pk=chat.pk).delete()
+        return stored
+
+    monkeypatch.setattr(content_repository, "append_pair", append_then_lose_the_chat)

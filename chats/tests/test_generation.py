@@ -24,7 +24,7 @@ from chatproject.errors import GenerationInProgress
 from chatproject.testing import client_for, error
 from chats import content_repository, generation
 from chats.models import Branch, Chat
-from chats.tests.stores import raw_buckets
+from chats.tests.stores import lose_chat_after_append, raw_buckets
 
 from .factories import ChatFactory
 from .routes import ADD, CREATE, GET
@@ -448,7 +448,8 @@ def test_a_stop_before_the_first_text_leaves_the_pair_counted_once(auth_client, 
     assert Branch.objects.get(pk=chat.active_branch_id).message_count == 4
 
 
-def test_generating_routes_keep_ownership_and_locks(auth_client, other_client, chat, local_provider):
+def test_generating_routes_keep_ownership_and_locks(auth_client, other_client, other_user, chat, local_provider):
+    other_chat = ChatFactory(owner=other_user, pairs=1)
     pair = auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"][0]
     ids = {"chat_id": str(chat.id), "response_id": pair["response_id"]}
 
@@ -458,6 +459,10 @@ def test_generating_routes_keep_ownership_and_locks(auth_client, other_client, c
         other_client.get(STREAM, ids),
         other_client.post(ADD, {"chat_id": str(chat.id), "question": "q"}, format="json"),
         auth_client.post(REGENERATE, {**ids, "response_id": str(uuid.uuid4())}, format="json"),
+        # Another user's branch, named on one's own chat.
+        auth_client.post(
+            ADD, {"chat_id": str(chat.id), "branch_id": str(other_chat.active_branch_id), "question": "q"}, format="json"
+        ),
     ]
     Chat.objects.filter(pk=chat.pk).update(locked=True)
     locked = [
@@ -472,7 +477,9 @@ def test_generating_routes_keep_ownership_and_locks(auth_client, other_client, c
         auth_client.post(ADD, {"chat_id": str(chat.id), "question": "q"}, format="json"),
     ]
 
-    assert [r.status_code for r in strangers] == [HTTPStatus.NOT_FOUND] * 5
+    assert [r.status_code for r in strangers] == [HTTPStatus.NOT_FOUND] * 6
+    assert len(content_repository.read_all_pairs(chat_id=chat.id, branch_id=chat.active_branch_id)) == 3
+    assert len(content_repository.read_all_pairs(chat_id=other_chat.id, branch_id=other_chat.active_branch_id)) == 1
     assert [r.json()["errors"][0]["code"] for r in locked] == ["chat_locked"] * 3
     assert [r.json() for r in hidden] == [error("not_found", "Chat not found.")] * 2
     assert Branch.objects.filter(chat=chat).count() == 1
@@ -616,14 +623,7 @@ def lost_after_append(chat, proxied, settings, monkeypatch):
     that commits between the question's write and its counting."""
     settings.LLM_MAX_TOKENS = 200
     proxied.line_delay = 0.05
-    real_append = content_repository.append_pair
-
-    def append_then_lose_the_chat(**kwargs):
-        stored = real_append(**kwargs)
-        Chat.objects.filter(pk=chat.pk).delete()
-        return stored
-
-    monkeypatch.setattr(content_repository, "append_pair", append_then_lose_the_chat)
+    lose_chat_after_append(monkeypatch, chat)
     return chat
 
 

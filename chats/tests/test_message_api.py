@@ -11,6 +11,7 @@ from chats import content_repository
 from chats.models import Branch, Chat
 
 from .factories import ChatFactory
+from .stores import lose_chat_after_append
 from .routes import ADD, GET, MESSAGES
 
 pytestmark = pytest.mark.django_db
@@ -178,15 +179,7 @@ def test_the_same_uuid_spelled_differently_is_no_mismatch(auth_client, chat):
 
 
 def test_a_pair_written_to_a_branch_deleted_meanwhile_is_removed_and_404(auth_client, chat, monkeypatch):
-    real_append = content_repository.append_pair
-
-    def append_then_lose_the_branch(**kwargs):
-        stored = real_append(**kwargs)
-        # A concurrent delete-chat commits between the write and its counting.
-        Chat.objects.filter(pk=chat.pk).delete()
-        return stored
-
-    monkeypatch.setattr(content_repository, "append_pair", append_then_lose_the_branch)
+    lose_chat_after_append(monkeypatch, chat)
 
     response = add(auth_client, chat)
 
