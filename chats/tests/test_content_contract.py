@@ -1,9 +1,11 @@
 """The content repository's contract, through its public functions only.
 
-Every test runs on mongomock, and once more on a real MongoDB when
-`MONGODB_URI` names one (`mongodb://…`; marker `real_mongo`), in a database
-whose name says "test" (`<its database>_contract_test`), dropped before and
-after each test:
+Every test runs on mongomock in process, on the suite's wire-protocol test
+double (one mongomock store in a server process of its own, reached through
+the real pymongo driver: chatproject/testing/mongo_wire.py, started once per
+session), and once more on a real MongoDB when `MONGODB_URI` names one
+(`mongodb://…`; marker `real_mongo`), in a database whose name says "test"
+(`<its database>_contract_test`), dropped before and after each test:
 
     MONGODB_URI=mongodb://127.0.0.1:27017/chat make test PYTEST_ARGS="chats/tests/test_content_contract.py"
 """
@@ -15,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.conf import settings
 
+from chatproject.testing import mongo_wire
 from chats import content_repository
 from chats.tests.stores import drop_all_content
 
@@ -26,9 +29,21 @@ def contract_test_uri(uri):
     return urlunsplit(parts._replace(path=f"/{database}_contract_test"))
 
 
-@pytest.fixture(params=["mongomock", pytest.param("mongodb", marks=pytest.mark.real_mongo)])
+@pytest.fixture(scope="session")
+def wire_server_uri():
+    """The wire-protocol test double, in a process of its own for the session."""
+    with mongo_wire.server_process() as port:
+        yield f"mongodb://127.0.0.1:{port}/chat"
+
+
+@pytest.fixture(params=["mongomock", "wire", pytest.param("mongodb", marks=pytest.mark.real_mongo)])
 def store(request):
-    uri = settings.MONGODB_URI if request.param == "mongomock" else contract_test_uri(settings.REAL_MONGODB_URI)
+    if request.param == "mongomock":
+        uri = settings.MONGODB_URI
+    elif request.param == "wire":
+        uri = contract_test_uri(request.getfixturevalue("wire_server_uri"))
+    else:
+        uri = contract_test_uri(settings.REAL_MONGODB_URI)
     content_repository.connect(uri)
     assert "test" in content_repository.database_name()
     content_repository.ensure_indexes()
