@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run serve test bench clean
 
 install: $(STAMP)
 
@@ -20,6 +20,12 @@ $(STAMP): requirements/base.txt requirements/local-model.txt requirements/dev.tx
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The production server, as a deploy starts and stops it (the Docker image runs
+# the same): gunicorn with chatproject/gunicorn.py on $(HOST):$(PORT), settings
+# from the environment. Installs and migrates nothing.
+serve:
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c python:chatproject.gunicorn
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

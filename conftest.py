@@ -15,7 +15,7 @@ from chats import content_repository
 from chats.tests.factories import ChatFactory
 from chats.tests.stores import drop_all_content
 
-pytest_plugins = ["chats.tests.llm_fixtures"]
+pytest_plugins = ["generation.tests.model_fixtures", "generation.tests.deployment"]
 
 
 def pytest_report_header(config):

@@ -66,11 +66,11 @@ def free_port():
 
 @contextlib.contextmanager
 def llama_server():
-    from chats import llm
+    from generation.providers.local import default_model_path
 
     port = free_port()
     command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", llm.default_model_path(),
+        sys.executable, "-m", "llama_cpp.server", "--model", default_model_path(),
         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", str(MODEL_THREADS),
         "--interrupt_requests", "False",
     ]
@@ -93,12 +93,12 @@ def llama_server():
 
 
 def direct_client():
-    """An HTTP client as the service's (chats.llm): made once, a new
-    connection per request. Making one costs tens of milliseconds (its TLS
-    context), which a run must not count."""
+    """An HTTP client as the service's (generation.providers): made once,
+    its connections kept alive. Making one costs tens of milliseconds (its
+    TLS context), which a run must not count."""
     import httpx
 
-    return httpx.Client(timeout=60, limits=httpx.Limits(max_keepalive_connections=0))
+    return httpx.Client(timeout=60)
 
 
 def direct(client, url, messages):
@@ -165,12 +165,13 @@ def through_service(client, chat_id):
 
 def context(owner, chat_id):
     """The messages the service sends the model for QUESTION on this chat."""
-    from chats import generation, selectors
+    from chats import selectors
+    from generation import context as generation_context
 
     chat = selectors.chat_get(user=owner, chat_id=chat_id)
     branches = selectors.chat_branches(chat=chat)
     history, _ = selectors.path_page(chat_id=chat.id, branches=branches, branch=branches[0], limit=50)
-    return generation.context_messages(question=QUESTION, history=history)
+    return generation_context.messages(question=QUESTION, history=history)
 
 
 def context_reads(owner, pairs):
@@ -180,7 +181,8 @@ def context_reads(owner, pairs):
     from django.conf import settings
 
     from bench.seed import chat_with_pairs
-    from chats import content_repository, generation, selectors
+    from chats import content_repository, selectors
+    from generation import context as generation_context
 
     seeded = chat_with_pairs(owner=owner, pairs=pairs, title=f"context {pairs}")
     chat, branches = selectors.chat_with_branches(user=owner, chat_id=seeded.chat_id)
@@ -189,7 +191,7 @@ def context_reads(owner, pairs):
     history, _ = selectors.path_page(
         chat_id=chat.id, branches=branches, branch=branches[0], limit=settings.LLM_CONTEXT_PAIRS, before_stored=question
     )
-    generation.context_messages(question=question.question, history=history)
+    generation_context.messages(question=question.question, history=history)
     return content_repository.calls() - before
 
 

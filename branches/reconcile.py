@@ -11,6 +11,10 @@ Writes may be in flight while this runs. Content written less than `grace`
 seconds ago is left alone (an append whose counting has not committed yet
 looks like damage), and `repair_chat` checks a chat again under its row lock,
 which every branch write holds, before repairing anything.
+
+Generations in flight belong to an app above this one (`generation`): it
+registers its own check (`register_check`), which finds its kinds of damage
+and tells which stored pairs are not counted yet.
 """
 
 import dataclasses
@@ -20,7 +24,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
-from chats import content_repository, generation
+from chats import content_repository
 from chats.models import Branch, Chat
 from chats.services import chat_content_discard
 
@@ -34,9 +38,16 @@ KINDS = {
     "missing_fork_entry": "a branch missing from its fork pair's branches list",
     "missing_fork_pair": "a branch whose fork pair is missing",
     "message_count_mismatch": "a branch's message_count disagrees with its content",
-    "dead_generation": "a pair left generating by a generation whose process died",
-    "stale_generation_claim": "a branch claimed by a generation that is not running",
 }
+# Checks registered by the apps above this one: each is called with the
+# chat's id, its branches and its bucket outlines by branch, and returns
+# (problems, {branch id: its stored pairs not counted yet}).
+_checks: list[Callable] = []
+
+
+def register_check(check: Callable, *, kinds: dict[str, str]) -> None:
+    KINDS.update(kinds)
+    _checks.append(check)
 
 
 @dataclasses.dataclass
@@ -132,33 +143,23 @@ def check_chat(*, chat: Chat, grace: int) -> list[Problem]:
             )
         pairs_of[branch_id] = [(p["response_id"], p.get("branches", [])) for b in buckets for p in b["qa_pairs"]]
 
-    generating = {}  # response id -> the pair's outline, for pairs still generating
-    for branch_id, buckets in by_branch.items():
-        for bucket in buckets:
-            for pair in bucket["qa_pairs"]:
-                if pair.get("status") == content_repository.GENERATING:
-                    generating[pair["response_id"]] = (branch_id, pair)
-    dead = {
-        response_id: generation.is_dead(content_repository.StoredPair(
-            branch_id=branch_id, index=0, response_id=response_id, question="", response="",
-            timestamp=pair["timestamp"], branches=[], status=pair["status"], saved_at=pair.get("saved_at"),
-        ))
-        for response_id, (branch_id, pair) in generating.items()
-    }
+    not_counted: dict[str, int] = {}
+    for check in _checks:
+        found, uncounted = check(chat_id=chat_id, branches=branches, outlines=by_branch)
+        problems += found
+        for branch_id, count in uncounted.items():
+            not_counted[branch_id] = not_counted.get(branch_id, 0) + count
 
     for branch_id, branch in branches.items():
         own = pairs_of.get(branch_id, [])
-        # add-message's generated pair is counted once its first text is out
-        # (or when its claim is released): not yet while marked uncounted.
-        claimed = str(branch.generating_response_id)
-        uncounted = branch.generating_uncounted and any(response_id == claimed for response_id, _ in own)
+        uncounted = not_counted.get(branch_id, 0)
         if branch_id not in busy and branch.message_count != len(own) - uncounted:
             problems.append(
                 Problem(
                     "message_count_mismatch",
                     chat_id,
                     f"branch {branch_id}: message_count {branch.message_count}, content holds {len(own)}"
-                    + (" (one of them not counted yet)" if uncounted else ""),
+                    + (f" ({uncounted} of them not counted yet)" if uncounted else ""),
                     lambda b=branch, n=len(own) - uncounted: services.branch_count_set(branch=b, count=n),
                 )
             )
@@ -188,32 +189,6 @@ def check_chat(*, chat: Chat, grace: int) -> list[Problem]:
                     lambda h=holder, r=response_id, b=branch_id: services.fork_entry_add(
                         chat_id=chat_id, holder_branch_id=h, response_id=r, branch_id=b
                     ),
-                )
-            )
-
-    stored_ids = {response_id for pairs in pairs_of.values() for response_id, _ in pairs}
-    for response_id, (branch_id, pair) in sorted(generating.items()):
-        if dead[response_id]:
-            problems.append(
-                Problem(
-                    "dead_generation",
-                    chat_id,
-                    f"pair {response_id} of branch {branch_id} has been generating since {pair.get('saved_at')}; "
-                    "it becomes interrupted (failed without text)",
-                    lambda r=response_id: generation.recover_pair(chat_id=chat_id, response_id=r),
-                )
-            )
-    for branch_id, branch in branches.items():
-        claim = branch.generating_response_id
-        # A claim whose pair is not written yet belongs to a generation being
-        # started (and a new generation takes over one whose start crashed).
-        if claim is not None and str(claim) in stored_ids and str(claim) not in generating:
-            problems.append(
-                Problem(
-                    "stale_generation_claim",
-                    chat_id,
-                    f"branch {branch_id} is claimed by pair {claim}, which is not generating",
-                    lambda b=branch_id, r=str(claim): generation.release_branch(branch_id=b, response_id=r),
                 )
             )
 

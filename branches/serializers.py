@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from chatproject.api.openapi import generation_responses
 from chatproject.api.serializers import QuerySerializer, StrictSerializer
 from chats.serializers import (
     MessageTextField,
@@ -65,3 +66,14 @@ class BranchListOutputSerializer(serializers.Serializer):
     chat_id = serializers.UUIDField()
     active_branch_id = serializers.UUIDField()
     branches = BranchOutputSerializer(many=True)
+
+
+# The responses of the routes that make a branch whose first pair may be
+# generated: create-branch and regenerate.
+NEW_BRANCH_RESPONSES = generation_responses(
+    BranchWithMessagesOutputSerializer,
+    400, 401, 404, 405, 409, 413, 415, 503,
+    invalid=("response_id", "required", "This field is required."),
+    missing=("Chat not found.", "No pair with this response_id in this chat."),
+    conflicts=["chat_locked"],
+)

@@ -20,9 +20,8 @@ from chatproject.errors import (
     NotFound,
     RootBranchUndeletable,
 )
-from chats import content_repository, generation
+from chats import content_repository
 from chats.content_repository import StoredPair
-from chats.generation import Generation
 from chats.models import Branch, Chat
 from chats.selectors import branch_get, chat_branches, chat_get, chat_summary_get
 from chats.services import ensure_writable
@@ -53,6 +52,7 @@ def branch_create(
     response: str | None = None,
     activate: bool = True,
     generation: dict | None = None,
+    branch_id: uuid.UUID | None = None,
 ) -> tuple[Branch, StoredPair | None]:
     """Fork a branch right after the pair `response_id` (None: before the first
     pair) and, optionally, give it its first pair.
@@ -60,10 +60,11 @@ def branch_create(
     The new branch stores only its own pairs: the history up to the fork is
     referenced through its parent, the branch that physically holds the fork
     pair, and `fork_position`, the number of pairs it inherits. The cost is the
-    same whatever the length of that history. With `generation`
-    (`chats.generation.pair_options()`), the first pair is stored to be
-    generated and the branch is created claimed by it. Returns the branch and
-    its first pair (or None).
+    same whatever the length of that history. With `generation` (as
+    `content_repository.append_pair` takes it), the first pair is stored
+    `generating`; `branch_id` is for a caller that had to name the branch
+    first (a generation is admitted before anything is stored). Returns the
+    branch and its first pair (or None).
 
     Creating and deleting branches of one chat take the chat's row lock, so a
     branch never forks from one being deleted; appends write MongoDB without it.
@@ -72,7 +73,7 @@ def branch_create(
         chat = chat_get(user=user, chat_id=chat_id, for_update=True)
         ensure_writable(chat)
         parent, fork_position, fork_seq = _fork_point(chat, response_id)
-        branch_id = uuid.uuid4()
+        branch_id = branch_id or uuid.uuid4()
         written = {"pair": False, "fork": False}  # what an undo has to take back
         first = None
         try:
@@ -99,7 +100,6 @@ def branch_create(
                 fork_position=fork_position,
                 name=name or default_branch_name(chat),
                 message_count=0 if question is None else 1,
-                generating_response_id=first.response_id if generation else None,
             )
             _touch(chat, active_branch_id=branch_id if activate else None)
         except Exception:
@@ -107,59 +107,6 @@ def branch_create(
             raise
     bump_chat(chat.id)
     return branch, first
-
-
-def branch_generate(
-    *,
-    user: User,
-    chat_id: uuid.UUID,
-    response_id: uuid.UUID | None,
-    question: str,
-    name: str | None = None,
-    activate: bool = True,
-) -> tuple[Branch, Generation]:
-    """create-branch with a question alone (an edited question): the branch,
-    its first pair answered by the model."""
-    generation.ensure_enabled()
-    slot = generation.Slot()
-    try:
-        branch, pair = branch_create(
-            user=user,
-            chat_id=chat_id,
-            response_id=response_id,
-            name=name,
-            question=question,
-            activate=activate,
-            generation=generation.pair_options(),
-        )
-        chat = Chat.objects.get(pk=branch.chat_id)
-        return branch, generation.begin(slot=slot, chat=chat, pair=pair, position=branch.fork_position)
-    except Exception:
-        slot.release()
-        raise
-
-
-def pair_regenerate(
-    *, user: User, chat_id: uuid.UUID, response_id: uuid.UUID, activate: bool = True
-) -> tuple[Branch, Generation]:
-    """Answer a pair's question again, on a new branch forked right before
-    that pair: after the pair before it on its own branch, or at that
-    branch's own fork point when it is the branch's first pair. The old
-    answer stays where it was; both pairs list both branches among their
-    `alternatives` ("1 of 2")."""
-    chat = chat_get(user=user, chat_id=chat_id)
-    pair = content_repository.read_pair(chat_id=chat.id, response_id=response_id)
-    if pair is None:
-        raise NotFound("No pair with this response_id in this chat.")
-    holder = branch_get(chat=chat, branch_id=uuid.UUID(pair.branch_id))
-    if pair.index > 0:
-        previous = content_repository.read_pairs_before(
-            chat_id=chat.id, branch_id=holder.id, end=pair.index, limit=1
-        )[0]
-        fork = uuid.UUID(previous.response_id)
-    else:
-        fork = holder.fork_response_id
-    return branch_generate(user=user, chat_id=chat.id, response_id=fork, question=pair.question, activate=activate)
 
 
 def _fork_point(chat: Chat, response_id: uuid.UUID | None) -> tuple[Branch, int, int | None]:

@@ -34,7 +34,7 @@ from django.contrib.auth import get_user_model
 from chatproject.api.formats import iso_datetime
 from chats import content_repository
 from chats import services as chat_services
-from chats.generation import ENDING_ERROR_CODES
+from chatproject.errors import GENERATION_ENDING_CODES
 from chats.models import Chat, ChatStatus
 from chats.selectors import chat_branches, path_page
 
@@ -212,7 +212,7 @@ def _check_generation(pair):
     ):
         raise InvalidExport("a pair's usage must be {prompt_tokens, completion_tokens}, counts")
     error_code = pair.get("error_code")
-    if error_code is not None and error_code not in ENDING_ERROR_CODES:
+    if error_code is not None and error_code not in GENERATION_ENDING_CODES:
         raise InvalidExport(f"unknown error_code {error_code!r}")
 
 

@@ -1,10 +1,8 @@
 from chatproject.api.routers import ApiRouter
 
-from .views import BranchViewSet, RegenerateViewSet
+from .views import BranchViewSet
 
 router = ApiRouter()
 router.register("branches", BranchViewSet, basename="branches")
-# A message route that makes a branch: `messages/regenerate`.
-router.register("messages", RegenerateViewSet, basename="messages")
 
 urlpatterns = router.urls

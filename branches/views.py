@@ -5,47 +5,28 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from chatproject.api.openapi import IDS_IN_BODY_NOTES, errors, generation_responses
+from chatproject.api.openapi import IDS_IN_BODY_NOTES, errors
 from chatproject.api.params import QUERY_OR_BODY, validated
 from chatproject.api.reads import cached_read
 from chatproject.api.streams import EventStreamNegotiationMixin
 from chats.representations import annotated_chat_representation, pair_representation
-from chats.responses import generation_response, throttle_generation
-from chats.serializers import ChatOutputSerializer, RegenerateInputSerializer
+from chats.serializers import ChatOutputSerializer
+from generation import services as generations
+from generation.responses import branch_generation_response, throttle_generation
 
 from . import selectors, services
 from .serializers import (
+    NEW_BRANCH_RESPONSES,
     BranchCreateInputSerializer,
     BranchDeleteInputSerializer,
     BranchIdInputSerializer,
     BranchListOutputSerializer,
     BranchOutputSerializer,
     BranchRenameInputSerializer,
-    BranchWithMessagesOutputSerializer,
     ChatIdQuerySerializer,
 )
 
 BRANCH_MISSING = ("Chat not found.", "Branch not found in this chat.")
-
-
-# create-branch and regenerate: a new branch, its first pair perhaps generated.
-NEW_BRANCH_RESPONSES = generation_responses(
-    BranchWithMessagesOutputSerializer,
-    400, 401, 404, 405, 409, 413, 415, 503,
-    invalid=("response_id", "required", "This field is required."),
-    missing=("Chat not found.", "No pair with this response_id in this chat."),
-    conflicts=["chat_locked"],
-)
-
-
-def branch_generation_response(branch, generation, *, stream):
-    """A new branch whose first pair is being generated (edit, regenerate)."""
-    return generation_response(
-        generation,
-        stream=stream,
-        lead=[("branch", selectors.branch_written(branch=branch))],
-        body=lambda pair: {**selectors.branch_written(branch=branch), "messages": [pair]},
-    )
 
 
 class BranchViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
@@ -72,7 +53,7 @@ class BranchViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
         stream = data.pop("stream")
         if "question" in data and "response" not in data:
             throttle_generation(request, self)
-            branch, generation = services.branch_generate(user=request.user, **data)
+            branch, generation = generations.branch_generate(user=request.user, **data)
             return branch_generation_response(branch, generation, stream=stream)
         branch, first = services.branch_create(user=request.user, **data)
         messages = [] if first is None else [pair_representation(first, position=branch.fork_position)]
@@ -170,29 +151,3 @@ class BranchViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
         data = validated(BranchDeleteInputSerializer, request, (*QUERY_OR_BODY, "cascade"))
         services.branch_delete(user=request.user, **data)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class RegenerateViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
-    """`POST messages/regenerate`: a message route, served by this app since
-    it makes a branch."""
-
-    @extend_schema(
-        operation_id="messages_regenerate",
-        tags=["messages"],
-        summary="Answer a question again",
-        description=(
-            "A new branch forked right before the pair `response_id` (after the pair before it on "
-            "its branch, or at that branch's own fork point), whose first pair repeats the question "
-            "with a newly generated answer. The old answer stays where it was; the fork pair's "
-            "`branches` lists both. As create-branch, with `\"stream\": true` for an event stream."
-        ),
-        request=RegenerateInputSerializer,
-        responses=NEW_BRANCH_RESPONSES,
-    )
-    @action(detail=False, methods=["post"], url_path="regenerate")
-    def regenerate(self, request):
-        data = validated(RegenerateInputSerializer, request)
-        stream = data.pop("stream")
-        throttle_generation(request, self)
-        branch, generation = services.pair_regenerate(user=request.user, **data)
-        return branch_generation_response(branch, generation, stream=stream)

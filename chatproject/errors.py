@@ -41,6 +41,22 @@ class DomainError(Exception):
         super().__init__(self.detail)
 
 
+def error_body(*, status: int, code: str, detail: str, attr: str | None = None) -> dict:
+    """The API's error shape with one error: what the exception handler
+    renders, built here for the responses made outside it (Django's own error
+    pages, the middleware, an event stream's `error` event, the schema's
+    examples)."""
+    if attr is not None:
+        error_type = "validation_error"
+    else:
+        error_type = "server_error" if status >= 500 else "client_error"
+    return {"type": error_type, "errors": [{"code": code, "detail": detail, "attr": attr}]}
+
+
+def body_of(error: "DomainError") -> dict:
+    return error_body(status=error.status, code=error.code, detail=error.detail, attr=error.attr)
+
+
 def codes_for(status: HTTPStatus) -> list[str]:
     """The codes of every registered error answered with this status."""
     return sorted(code for code, error in REGISTRY.items() if error.status == status)
@@ -132,7 +148,24 @@ class ModelBusy(ServiceUnavailable):
     default_detail = "Every generation slot is busy. Try again in a moment."
 
 
+class GenerationLimit(DomainError):
+    status = HTTPStatus.TOO_MANY_REQUESTS
+    code = "generation_limit"
+
+    @property
+    def default_detail(self):
+        return (
+            f"You already have {settings.LLM_USER_CONCURRENCY} answers being generated; "
+            "wait for one to end or stop it."
+        )
+
+
 class ModelTimeout(DomainError):
     status = HTTPStatus.GATEWAY_TIMEOUT
     code = "model_timeout"
     default_detail = "The language model did not start answering in time."
+
+
+# The errors that end a generation; its pair keeps the code (and detail).
+GENERATION_ENDING_ERRORS = (ModelUnavailable, ModelTimeout, ModelError, ContentStoreUnavailable)
+GENERATION_ENDING_CODES = tuple(error.code for error in GENERATION_ENDING_ERRORS)

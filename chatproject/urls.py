@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("chats.urls")),
     path("", include("branches.urls")),
+    path("", include("generation.urls")),
 ]
 
 urlpatterns = [

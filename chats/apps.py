@@ -14,17 +14,13 @@ class ChatsConfig(AppConfig):
         from chatproject.api.health import register_check
         from chatproject.startup import on_serving
 
-        from . import content_repository, llm
-        from .health import LanguageModel, MongoDB
+        from . import content_repository
+        from .health import MongoDB
 
         content_repository.connect()
         on_serving(_drop_chats_without_content)
-        on_serving(_prepare_model)
         register_check(
             MongoDB, name=lambda: "mongomock" if content_repository.is_ephemeral() else "mongodb", essential=True
-        )
-        register_check(
-            LanguageModel, name=lambda: "model", essential=False, up=lambda: "ok" if llm.enabled() else "off"
         )
         if content_repository.is_ephemeral() and settings.MONGODB_WARN_IF_EPHEMERAL:
             logger.warning(
@@ -39,14 +35,5 @@ class ChatsConfig(AppConfig):
 def _drop_chats_without_content():
     from .ephemeral import drop_chats_without_content_at_start
 
-    drop_chats_without_content_at_start()
-
-
-def _prepare_model():
-    import threading
-
-    from . import llm
-
-    # In the background: the server answers at once, and a first question
-    # that comes before the model is ready waits for it as it would anyway.
-    threading.Thread(target=llm.prepare, name="llm-prepare", daemon=True).start()
+    if settings.PRUNE_CHATS_WITHOUT_CONTENT_AT_START:
+        drop_chats_without_content_at_start()

@@ -76,19 +76,6 @@ class Branch(models.Model):
     name = models.CharField(max_length=settings.MAX_TITLE_CHARS)
     # The branch's own pairs; kept by the services, repaired by reconcile_content.
     message_count = models.PositiveIntegerField(default=0)
-    # The pair being generated on this branch, if any: one generation per
-    # branch at a time, claimed and released by single conditional UPDATEs, so
-    # no lock is held while a model runs (chats.generation).
-    generating_response_id = models.UUIDField(null=True, blank=True)
-    # That pair is stored but not in `message_count` yet: add-message counts
-    # its pair once the first text is out, and whoever releases the claim
-    # counts it if that never happened (no text, a process that died), so it
-    # is counted exactly once.
-    generating_uncounted = models.BooleanField(default=False)
-    # When add-message claimed it: a claim whose pair is not stored yet is a
-    # generation starting (409), until it is old enough to be a start that
-    # crashed (taken over).
-    generating_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -45,8 +45,12 @@ def with_summary(chats: QuerySet[Chat]) -> QuerySet[Chat]:
 
 
 def chat_summary_get(*, chat_id: uuid.UUID) -> Chat:
-    """A chat with its summary, as a write just left it (services answer with it)."""
-    return with_summary(Chat.objects.all()).get(pk=chat_id)
+    """A chat with its summary, as a write just left it (services answer with
+    it); NotFound when it was deleted meanwhile."""
+    try:
+        return with_summary(Chat.objects.all()).get(pk=chat_id)
+    except Chat.DoesNotExist:
+        raise NotFound("Chat not found.") from None
 
 
 def chat_get(*, user: User, chat_id: uuid.UUID, for_update: bool = False) -> Chat:

@@ -8,9 +8,9 @@ from django.conf import settings
 from rest_framework import serializers
 
 from chatproject.api.serializers import QuerySerializer, StrictSerializer
+from chatproject.errors import GENERATION_ENDING_CODES
 
 from . import content_repository
-from .generation import ENDING_ERROR_CODES
 from .models import ChatStatus
 
 
@@ -113,13 +113,6 @@ class MessageAddInputSerializer(StrictSerializer):
     stream = StreamField()
 
 
-class RegenerateInputSerializer(StrictSerializer):
-    chat_id = serializers.UUIDField()
-    response_id = serializers.UUIDField(help_text="The pair to answer again.")
-    activate = serializers.BooleanField(required=False, default=True)
-    stream = StreamField()
-
-
 class PairIdInputSerializer(StrictSerializer):
     chat_id = serializers.UUIDField()
     response_id = serializers.UUIDField()
@@ -160,7 +153,7 @@ class PairOutputSerializer(serializers.Serializer):
     )
     usage = UsageOutputSerializer(allow_null=True, help_text="Tokens of the generation, when the model reports them.")
     error_code = serializers.ChoiceField(
-        choices=ENDING_ERROR_CODES,
+        choices=GENERATION_ENDING_CODES,
         allow_null=True,
         help_text="For a generation that ended in an error (`failed`, or `interrupted` with `finish_reason` "
         "`error`): the code of that error, as the request or the stream's `error` event gave it; null "

@@ -49,17 +49,21 @@ def chat_create(
     question: str | None = None,
     response: str | None = None,
     generation: dict | None = None,
+    chat_id: uuid.UUID | None = None,
+    root_branch_id: uuid.UUID | None = None,
 ) -> tuple[Chat, StoredPair | None]:
     """Create a chat with its root branch and, optionally, its first pair.
 
     All or nothing from the client's view: the pair is written first, so a
     MongoDB failure leaves no chat; a PostgreSQL failure after it removes the
     pair again (or leaves content without a chat for reconcile_content).
-    With `generation` (`chats.generation.pair_options()`), the first pair is
-    stored to be generated and the root is created claimed by it.
+    With `generation` (the fields of a pair to be generated, as
+    `content_repository.append_pair` takes them), the first pair is stored
+    `generating`; `chat_id` and `root_branch_id` are for a caller that had to
+    name them first (a generation is admitted before anything is stored).
     Returns (chat, first pair or None).
     """
-    chat_id, root_id = uuid.uuid4(), uuid.uuid4()
+    chat_id, root_id = chat_id or uuid.uuid4(), root_branch_id or uuid.uuid4()
     first = None
     if question is not None:
         first = content_repository.append_pair(
@@ -75,7 +79,6 @@ def chat_create(
                 chat=chat,
                 name=ROOT_BRANCH_NAME,
                 message_count=1 if first else 0,
-                generating_response_id=first.response_id if generation else None,
             )
     except Exception:
         if first is not None:
@@ -238,7 +241,8 @@ def message_add(
 ) -> tuple[StoredPair, int]:
     """Append a pair to a branch (the active one by default). `timestamp` is
     for imports that keep the original time; the API never passes it.
-    `generation` (`chats.generation.pair_options()`) stores it to be generated.
+    `generation` (as `content_repository.append_pair` takes it) stores it to
+    be generated.
 
     Returns (pair, its position in the branch's path).
     """
@@ -255,11 +259,11 @@ def message_add(
     )
     if not record_own_pairs_added(chat_id=chat.id, branch_id=branch.id, count=1):
         # The branch (or the chat) was deleted while the pair was being written.
-        _branch_lost(chat_id=chat.id, branch_id=branch.id)
+        discard_lost_branch(chat_id=chat.id, branch_id=branch.id)
     return pair, branch.fork_position + pair.index
 
 
-def _branch_lost(*, chat_id: uuid.UUID, branch_id: uuid.UUID):
+def discard_lost_branch(*, chat_id: uuid.UUID, branch_id: uuid.UUID):
     """A pair was written to a branch deleted meanwhile: its content goes the
     same way, and the client learns the branch is gone."""
     try:
@@ -267,22 +271,6 @@ def _branch_lost(*, chat_id: uuid.UUID, branch_id: uuid.UUID):
     except ContentStoreUnavailable:
         logger.warning("content of deleted branch %s left for reconcile_content", branch_id)
     raise NotFound("Branch not found in this chat.")
-
-
-def count_generated_pair(*, chat_id: uuid.UUID, branch_id: uuid.UUID, response_id: str) -> None:
-    """Count the pair add-message is generating, once its first text is out
-    (chats.generation), unless the claim's releaser counted it already;
-    NotFound when its branch was deleted meanwhile: its content goes the
-    same way."""
-    # Chat row first, then the branch: the lock order of every write.
-    with transaction.atomic():
-        Chat.objects.filter(pk=chat_id).update(updated_at=timezone.now())
-        counted = Branch.objects.filter(pk=branch_id, generating_response_id=response_id, generating_uncounted=True).update(
-            message_count=F("message_count") + 1, generating_uncounted=False
-        )
-    bump_chat(chat_id)
-    if not counted and not Branch.objects.filter(pk=branch_id).exists():
-        _branch_lost(chat_id=chat_id, branch_id=branch_id)
 
 
 def record_own_pairs_added(*, chat_id: uuid.UUID, branch_id: uuid.UUID, count: int) -> bool:

@@ -5,25 +5,21 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from chatproject.api.openapi import (
-    IDS_IN_BODY_NOTES,
-    STREAM_EVENTS,
-    errors,
-    generation_responses,
-)
+from chatproject.api.openapi import IDS_IN_BODY_NOTES, errors, generation_responses
 from chatproject.api.pagination import ActivityCursorPagination
 from chatproject.api.params import validated
 from chatproject.api.reads import cached_read
 from chatproject.api.streams import EventStreamNegotiationMixin
 
-from . import generation as generations
+from generation import services as generations
+from generation.responses import generation_response, throttle_generation
+
 from . import selectors, services
 from .representations import (
     annotated_chat_representation,
     chat_representation,
     pair_representation,
 )
-from .responses import attached_response, generation_response, throttle_generation
 from .serializers import (
     ChatCreateInputSerializer,
     ChatIdInputSerializer,
@@ -35,7 +31,6 @@ from .serializers import (
     MessageAddInputSerializer,
     MessagesPageOutputSerializer,
     PageQuerySerializer,
-    PairIdInputSerializer,
     PairOutputSerializer,
 )
 
@@ -245,56 +240,3 @@ class MessageViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
     def get_messages(self, request):
         data = validated(PageQuerySerializer, request)
         return cached_read(request, "messages", selectors.messages_page, **page_arguments(data))
-
-    @extend_schema(
-        operation_id="messages_stop_generation",
-        tags=["messages"],
-        summary="Stop a generation",
-        description=(
-            "Stops the generation of a pair, from any process of the service: the model's stream is "
-            "closed and the pair is stored `interrupted` with the text generated so far. A pair "
-            "that is no longer generating is returned unchanged."
-        ),
-        request=PairIdInputSerializer,
-        responses={
-            200: PairOutputSerializer,
-            **errors(
-                400, 401, 404, 405, 409, 413, 415, 429, 503,
-                invalid=("response_id", "required", "This field is required."),
-                missing=("Chat not found.", "No pair with this response_id in this chat."),
-                conflicts=["chat_locked"],
-            ),
-        },
-    )
-    @action(detail=False, methods=["post"], url_path="stop-generation")
-    def stop_generation(self, request):
-        data = validated(PairIdInputSerializer, request)
-        pair, position = generations.generation_stop(user=request.user, **data)
-        return Response(pair_representation(pair, position=position))
-
-    @extend_schema(
-        operation_id="messages_stream_message",
-        tags=["messages"],
-        summary="Re-attach to a generation",
-        description=(
-            "An event stream of a pair's generation, whichever process runs it: `pair` with the "
-            "text so far, then the `delta` events from there (their `offset` says where each "
-            "belongs), then `done` or `error`. For a pair no longer generating: `pair` and `done` "
-            "at once. For a client that lost its stream (a closed tab, a dropped connection)."
-        ),
-        parameters=[PairIdInputSerializer],
-        responses={
-            (200, "text/event-stream"): STREAM_EVENTS,
-            **errors(
-                400, 401, 404, 405, 429, 503,
-                method="GET",
-                invalid=("response_id", "required", "This field is required."),
-                missing=("Chat not found.", "No pair with this response_id in this chat."),
-            ),
-        },
-    )
-    @action(detail=False, methods=["get"], url_path="stream-message")
-    def stream_message(self, request):
-        data = validated(PairIdInputSerializer, request, ("chat_id", "response_id"))
-        pair, position = selectors.pair_get(user=request.user, **data)
-        return attached_response(chat_id=data["chat_id"], pair=pair, position=position)

@@ -22,7 +22,7 @@ from health_check.base import HealthCheck
 from health_check.checks import Cache, Database
 from health_check.views import HealthCheckView
 
-from .views import error_body
+from chatproject.errors import error_body
 
 CACHE_NAMES = {"django_redis.cache.RedisCache": "redis", "django.core.cache.backends.locmem.LocMemCache": "locmem"}
 
@@ -76,9 +76,7 @@ class HealthView(HealthCheckView):
         return csrf_exempt(super().as_view(**initkwargs))
 
     def http_method_not_allowed(self, request, *args, **kwargs):
-        body = error_body(
-            error_type="client_error", code="method_not_allowed", detail=f'Method "{request.method}" not allowed.'
-        )
+        body = error_body(status=405, code="method_not_allowed", detail=f'Method "{request.method}" not allowed.')
         response = JsonResponse(body, status=405, headers={"Allow": ", ".join(self._allowed_methods())})
 
         async def respond():

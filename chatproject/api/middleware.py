@@ -12,7 +12,7 @@ import io
 from django.conf import settings
 from django.http import JsonResponse
 
-from .views import error_body
+from chatproject.errors import error_body
 
 READ_SIZE = 64 * 1024
 
@@ -52,4 +52,4 @@ def _read_at_most(stream, size):
 
 
 def _error(status, code, detail):
-    return JsonResponse(error_body(error_type="client_error", code=code, detail=detail), status=status)
+    return JsonResponse(error_body(status=status, code=code, detail=detail), status=status)

@@ -14,7 +14,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from drf_standardized_errors import openapi as standardized_openapi
 from rest_framework import serializers
 
-from chatproject.errors import REGISTRY, codes_for
+from chatproject.errors import REGISTRY, codes_for, error_body
 
 
 class ErrorCode401Enum(models.TextChoices):
@@ -58,7 +58,12 @@ ERROR_STATUSES = {
     409: (["client_error"], ErrorCode409Enum.values, "The request conflicts with the chat's state."),
     413: (["client_error"], ErrorCode413Enum.values, "The request body is over 1 MiB."),
     415: (["client_error"], ["unsupported_media_type"], "A request body that is not `application/json`."),
-    429: (["client_error"], ["throttled"], "Too many requests; `Retry-After` says how many seconds to wait."),
+    429: (
+        ["client_error"],
+        ["throttled", *codes_for(HTTPStatus.TOO_MANY_REQUESTS)],
+        "Too many requests (`throttled`; `Retry-After` says how many seconds to wait), or already as many "
+        "answers being generated as one user may have at once (`generation_limit`).",
+    ),
     502: (["server_error"], ErrorCode502Enum.values, "The model server answered with an error."),
     503: (
         ["server_error"],
@@ -91,52 +96,51 @@ def error_schema_name(status):
     return f"Error{status}"
 
 
-def _body(error_type, code, detail, attr=None):
-    return {"type": error_type, "errors": [{"code": code, "detail": detail, "attr": attr}]}
-
-
 def _examples(status, *, invalid, unauthorized, missing, conflicts, method, json_body, generates):
     def example(summary, value):
         return OpenApiExample(summary, value=value, response_only=True)
 
     if status == 400:
         attr, code, detail = invalid
-        found = [example(f"Invalid `{attr}`", _body("validation_error", code, detail, attr))]
+        found = [example(f"Invalid `{attr}`", error_body(status=status, code=code, detail=detail, attr=attr))]
         if json_body:
             found.append(
                 example(
                     "Not JSON",
-                    _body("client_error", "parse_error", "JSON parse error - Expecting value: line 1 column 1 (char 0)"),
+                    error_body(status=status, code="parse_error", detail="JSON parse error - Expecting value: line 1 column 1 (char 0)"),
                 )
             )
         return found
     if status == 401:
-        return [example(code, _body("client_error", code, UNAUTHORIZED_DETAILS[code])) for code in unauthorized]
+        return [example(code, error_body(status=status, code=code, detail=UNAUTHORIZED_DETAILS[code])) for code in unauthorized]
     if status == 404:
-        return [example(detail, _body("client_error", "not_found", detail)) for detail in missing]
+        return [example(detail, error_body(status=status, code="not_found", detail=detail)) for detail in missing]
     if status == 405:
         other = "POST" if method == "GET" else "GET"
-        return [example("Wrong method", _body("client_error", "method_not_allowed", f'Method "{other}" not allowed.'))]
+        return [example("Wrong method", error_body(status=status, code="method_not_allowed", detail=f'Method "{other}" not allowed.'))]
     if status == 409:
-        return [example(code, _body("client_error", code, _detail(code))) for code in conflicts]
+        return [example(code, error_body(status=status, code=code, detail=_detail(code))) for code in conflicts]
     if status == 413:
         detail = "Request body is larger than 1048576 bytes."
-        return [example("Body too large", _body("client_error", "payload_too_large", detail))]
+        return [example("Body too large", error_body(status=status, code="payload_too_large", detail=detail))]
     if status == 415:
         detail = 'Unsupported media type "text/plain" in request.'
-        return [example("Not JSON", _body("client_error", "unsupported_media_type", detail))]
+        return [example("Not JSON", error_body(status=status, code="unsupported_media_type", detail=detail))]
     if status == 429:
         detail = "Request was throttled. Expected available in 42 seconds."
-        return [example("Throttled", _body("client_error", "throttled", detail))]
+        found = [example("Throttled", error_body(status=status, code="throttled", detail=detail))]
+        if generates:
+            found.append(example("generation_limit", error_body(status=status, code="generation_limit", detail=_detail("generation_limit"))))
+        return found
     if status == 503:
         detail = "The content store is unavailable. Try again later."
-        found = [example("A store is down", _body("server_error", "service_unavailable", detail))]
+        found = [example("A store is down", error_body(status=status, code="service_unavailable", detail=detail))]
         if generates:
-            found += [example(code, _body("server_error", code, _detail(code))) for code in ("model_unavailable", "model_busy")]
+            found += [example(code, error_body(status=status, code=code, detail=_detail(code))) for code in ("model_unavailable", "model_busy")]
         return found
     if status in (502, 504):
         code = "model_error" if status == 502 else "model_timeout"
-        return [example(code, _body("server_error", code, _detail(code)))]
+        return [example(code, error_body(status=status, code=code, detail=_detail(code)))]
     raise ValueError(f"no error documentation for status {status}")
 
 

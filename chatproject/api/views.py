@@ -7,12 +7,9 @@ from django.views import defaults
 from django.views.csrf import csrf_failure as html_csrf_failure
 from django.views.decorators.csrf import csrf_exempt
 
+from chatproject.errors import error_body
+
 _JSON_PREFIXES = ("/api/", "/health")
-
-
-def error_body(*, error_type, code, detail, attr=None):
-    """The error shape, for the few responses made outside DRF."""
-    return {"type": error_type, "errors": [{"code": code, "detail": detail, "attr": attr}]}
 
 
 def _wants_json(request):
@@ -40,20 +37,20 @@ def not_found(request, exception=None):
     intended = _route_without_trailing_slash(request.path_info)
     if intended:
         detail = f"Not found. Did you mean {intended} (no trailing slash)?"
-    return JsonResponse(error_body(error_type="client_error", code="not_found", detail=detail), status=404)
+    return JsonResponse(error_body(status=404, code="not_found", detail=detail), status=404)
 
 
 def bad_request(request, exception=None):
     if not _wants_json(request):
         return defaults.bad_request(request, exception)
-    body = error_body(error_type="client_error", code="bad_request", detail="Bad request.")
+    body = error_body(status=400, code="bad_request", detail="Bad request.")
     return JsonResponse(body, status=400)
 
 
 def server_error(request):
     if not _wants_json(request):
         return defaults.server_error(request)
-    body = error_body(error_type="server_error", code="error", detail="A server error occurred.")
+    body = error_body(status=500, code="error", detail="A server error occurred.")
     return JsonResponse(body, status=500)
 
 
@@ -61,5 +58,5 @@ def csrf_failure(request, reason=""):
     """CSRF_FAILURE_VIEW: the admin keeps Django's page; the API answers JSON."""
     if not _wants_json(request):
         return html_csrf_failure(request, reason)
-    body = error_body(error_type="client_error", code="csrf_failed", detail=f"CSRF check failed: {reason}")
+    body = error_body(status=403, code="csrf_failed", detail=f"CSRF check failed: {reason}")
     return JsonResponse(body, status=403)

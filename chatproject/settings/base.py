@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "accounts",
     "chats",
     "branches",
+    "generation",
     "webclient",
 ]
 

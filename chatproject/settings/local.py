@@ -10,3 +10,7 @@ SECRET_KEY = env_or_default("SECRET_KEY", "insecure-local-development-key-do-not
 # Serve static files straight from the apps, no collectstatic needed.
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT = None
+# The development server serves each connection on a new thread, and Django
+# does not reuse a persistent connection across threads: kept, they pile up
+# until PostgreSQL refuses new clients.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)  # noqa: F405

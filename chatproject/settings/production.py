@@ -19,6 +19,17 @@ if not env("DATABASE_URL", default=""):
 if not env("MONGODB_URI", default="").startswith(("mongodb://", "mongodb+srv://")):
     raise ImproperlyConfigured("MONGODB_URI must name a MongoDB server in production.")
 
+# gunicorn runs many threads per worker (one per open event stream): a pool
+# per worker process bounds its PostgreSQL connections at DB_POOL_SIZE,
+# whatever the threads (a stream gives its connection back before it waits).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405 - the pool keeps them
+    DATABASES["default"]["OPTIONS"]["pool"] = {  # noqa: F405
+        "min_size": 1,
+        "max_size": env.int("DB_POOL_SIZE", default=10),
+        "timeout": 10,
+    }
+
 # The production image carries no local model: it asks a model server.
 LLM_PROVIDER = env("LLM_PROVIDER", default="openai")
 

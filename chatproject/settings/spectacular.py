@@ -32,7 +32,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ChatStatusEnum": "chats.models.ChatStatus",
         "PairStatusEnum": "chats.content_repository.PAIR_STATUSES",
-        "GenerationErrorCodeEnum": "chats.generation.ENDING_ERROR_CODES",
+        "GenerationErrorCodeEnum": "chatproject.errors.GENERATION_ENDING_CODES",
     },
     "TAGS": [
         {"name": "auth", "description": "Accounts and JWT tokens: register, log in, refresh, log out."},

@@ -43,6 +43,8 @@ if not _redis_url:
     if _adopt and _answers("127.0.0.1", 6379):
         _redis_url, TEST_REDIS_SOURCE = LOCAL_REDIS_URL, "found on 127.0.0.1:6379, REDIS_URL unset"
 TEST_REDIS_URL = _redis_url
+# The generations' event logs go to the suite's Redis too.
+REDIS_URL = _redis_url
 
 if _database_url.startswith(("postgres://", "postgresql://")):
     DATABASES = {"default": env.db_url_config(_database_url)}

@@ -34,7 +34,6 @@ from .buckets import (
     read_pair,
     read_pairs_before,
     remove_fork,
-    request_stop,
     save_generation,
 )
 from .connection import calls, connect, database_name, is_ephemeral, ping
@@ -76,7 +75,6 @@ __all__ = [
     "read_pair",
     "read_pairs_before",
     "remove_fork",
-    "request_stop",
     "save_generation",
     "renumber_buckets",
 ]

