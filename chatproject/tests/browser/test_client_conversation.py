@@ -190,6 +190,8 @@ def test_a_stream_cut_mid_answer_is_followed_again_to_its_end(model, page, live_
     api = client_for(user)
     sign_in(page, live_server, user.username)
 
+    delivered = []
+
     def cut_after_first_delta(route):
         # The request goes to the server as usual; the browser gets the
         # stream up to the first delta, then the connection ends without
@@ -203,6 +205,7 @@ def test_a_stream_cut_mid_answer_is_followed_again_to_its_end(model, page, live_
                 line = response.readline()
                 assert line, f"the stream ended before its first delta: {body!r}"
                 body += line
+        delivered.append(body)
         route.fulfill(status=200, headers={"Content-Type": "text/event-stream"}, body=body)
 
     page.route("**/api/v1/chats/create-chat", cut_after_first_delta)
@@ -213,6 +216,10 @@ def test_a_stream_cut_mid_answer_is_followed_again_to_its_end(model, page, live_
     finished(pair)
     chat_id = open_chat_id(page)
     response_id = pair.get_attribute("data-response-id")
-    assert attaching.value.url == f"{live_server.url}/api/v1/messages/stream-message?chat_id={chat_id}&response_id={response_id}"
+    # It goes on after the last event it had (the first delta's id): nothing doubled, nothing lost.
+    last_id = [line for line in delivered[0].decode().splitlines() if line.startswith("id: ")][-1][4:]
+    assert attaching.value.url == (
+        f"{live_server.url}/api/v1/messages/stream-message?chat_id={chat_id}&response_id={response_id}&after={last_id}"
+    )
     assert shown_pairs(page) == as_shown(stored_page(api, chat_id))
     assert page.log.errors == []

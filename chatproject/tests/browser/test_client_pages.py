@@ -289,15 +289,15 @@ def test_tokens_refresh_before_they_expire_and_survive_a_reload(page, live_serve
 
 def test_the_event_stream_parser_handles_any_split(page, live_server):
     events = [
-        {"event": "pair", "data": {"response_id": "x", "response": ""}},
-        {"event": "delta", "data": {"response_id": "x", "text": "Olá, 世界 🌍\n", "offset": 0}},
-        {"event": "done", "data": {"response_id": "x", "status": "complete"}},
+        {"event": "pair", "data": {"response_id": "x", "response": ""}, "id": "0"},
+        {"event": "delta", "data": {"response_id": "x", "text": "Olá, 世界 🌍\n", "offset": 0}, "id": "11"},
+        {"event": "done", "data": {"response_id": "x", "status": "complete"}, "id": "end"},
     ]
     page.goto(f"{live_server.url}/app/")
     parsed = page.evaluate(
         """async (events) => {
           const { readEvents } = await import("/static/webclient/sse.js");
-          const lines = events.map(e => `event: ${e.event}\\ndata: ${JSON.stringify(e.data)}\\n\\n`);
+          const lines = events.map(e => `id: ${e.id}\\nevent: ${e.event}\\ndata: ${JSON.stringify(e.data)}\\n\\n`);
           const text = ": keep-alive\\n\\n" + lines.join("").replace(/\\n/g, "\\r\\n");
           const bytes = new TextEncoder().encode(text);
           const results = [];

@@ -194,14 +194,23 @@ async function reloadChat({ branchId = null, position = null, scroll = "bottom",
   if (!chatId) return;
   const ticket = ++openTicket;
   try {
-    const tree = await api.branches.list({ chatId });
-    const shown = tree.branches.find((branch) => branch.branch_id === (branchId ?? tree.active_branch_id));
-    let limit = PAGE_SIZE;
-    if (position !== null && shown) {
-      const length = shown.fork_position + shown.message_count;
-      limit = Math.min(MAX_PAGE_SIZE, Math.max(PAGE_SIZE, length - position + 3));
+    let tree, page;
+    if (position === null) {
+      // The page does not depend on the tree: both at once.
+      [tree, page] = await Promise.all([
+        api.branches.list({ chatId }),
+        api.chats.page({ chatId, branchId: branchId ?? undefined, limit: PAGE_SIZE }),
+      ]);
+    } else {
+      tree = await api.branches.list({ chatId });
+      const shown = tree.branches.find((branch) => branch.branch_id === (branchId ?? tree.active_branch_id));
+      let limit = PAGE_SIZE;
+      if (shown) {
+        const length = shown.fork_position + shown.message_count;
+        limit = Math.min(MAX_PAGE_SIZE, Math.max(PAGE_SIZE, length - position + 3));
+      }
+      page = await api.chats.page({ chatId, branchId: shown?.branch_id, limit });
     }
-    const page = await api.chats.page({ chatId, branchId: shown?.branch_id, limit });
     if (ticket !== openTicket) return;
     const { messages, has_more: hasMore, branch_id: shownId, ...chat } = page;
     state.draft = false;
@@ -305,16 +314,40 @@ function withLiveText(pair) {
   return live !== undefined && live.length > pair.response.length ? { ...pair, response: live } : pair;
 }
 
-// A delta belongs at `offset`: text already there is skipped, so a delta
-// sent twice (a re-attach) changes nothing. Returns false on a gap.
+// The service counts characters as Unicode code points; a JavaScript string
+// counts UTF-16 units, two for each character outside the Basic Multilingual
+// Plane (most emoji). Offsets are converted before any splice.
+function codePoints(text) {
+  let count = 0;
+  for (let i = 0; i < text.length; i++, count++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) i++;
+  }
+  return count;
+}
+
+// The UTF-16 index in `text` of the character at code point `offset`.
+function unitIndex(text, offset) {
+  let i = 0;
+  for (let seen = 0; seen < offset && i < text.length; seen++) {
+    const unit = text.charCodeAt(i);
+    i += unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length ? 2 : 1;
+  }
+  return i;
+}
+
+// A delta belongs at `offset` (in code points): text already there is
+// skipped, so a delta sent twice (a re-attach) changes nothing. Returns false
+// on a gap.
 function applyDelta({ response_id: responseId, text, offset }) {
   const pair = pairById(responseId);
   const streamed = liveText.get(responseId) ?? "";
   // A page read meanwhile may hold more of the text than this stream has sent.
   const current = pair && pair.response.length > streamed.length ? pair.response : streamed;
-  if (offset > current.length) return false;
-  if (offset + text.length > current.length) {
-    const joined = current.slice(0, offset) + text;
+  const length = codePoints(current);
+  if (offset > length) return false;
+  if (offset + codePoints(text) > length) {
+    const joined = current.slice(0, unitIndex(current, offset)) + text;
     liveText.set(responseId, joined);
     if (pair) {
       pair.response = joined;
@@ -361,14 +394,16 @@ function isTransient(error) {
 async function follow(chatId, open, { onLead = null, onStored = null, responseId = null } = {}) {
   const controller = new AbortController();
   let id = responseId;
+  let lastEventId = null; // a re-attach goes on after it: nothing doubled, nothing lost
   let tries = 0;
   let events = open(controller.signal);
   if (id) state.following.set(id, controller);
   try {
     for (;;) {
       try {
-        for await (const { event, data } of events) {
+        for await (const { event, data, id: eventId } of events) {
           tries = 0;
+          if (eventId !== null && eventId !== "end") lastEventId = eventId;
           if (event === "chat" || event === "branch") {
             if (event === "chat") chatId = data.chat_id; // a new chat: known from here on
             await onLead?.(event, data);
@@ -378,7 +413,10 @@ async function follow(chatId, open, { onLead = null, onStored = null, responseId
               id = data.response_id;
               state.following.set(id, controller);
               onStored?.(null);
-              await reloadChat({ scroll: "bottom" }); // the new pair, its alternatives, the tree
+              // Shown at once, its answer streaming into it; the chat read
+              // again meanwhile brings its alternatives and the tree.
+              showAsked(chatId, data);
+              reloadChat({ scroll: "bottom" });
             } else {
               // Re-attached through the store, the text so far can lag what
               // this page already shows (it is saved about once a second):
@@ -390,6 +428,8 @@ async function follow(chatId, open, { onLead = null, onStored = null, responseId
             }
           } else if (event === "delta") {
             if (!applyDelta(data)) break; // a gap: re-attach
+          } else if (event === "error" && !data.pair && data.errors?.[0]?.code === "service_unavailable") {
+            break; // this server is going away (a deploy): re-attach through another
           } else if (event === "done" || event === "error") {
             liveText.delete(data.pair?.response_id ?? data.response_id ?? id);
             const final = event === "done" ? data : data.pair;
@@ -427,12 +467,23 @@ async function follow(chatId, open, { onLead = null, onStored = null, responseId
       }
       await pause(Math.min(250 * 2 ** tries, 8000), controller.signal);
       if (controller.signal.aborted) return;
-      events = api.messages.attach({ chatId, responseId: id, signal: controller.signal });
+      events = api.messages.attach({ chatId, responseId: id, after: lastEventId, signal: controller.signal });
     }
   } finally {
     if (id && state.following.get(id) === controller) state.following.delete(id);
     publish("pair", id);
   }
+}
+
+// A question just stored, where it goes on the page: after the pairs before
+// its position (an edit or a regeneration replaces what followed it).
+function showAsked(chatId, pair) {
+  if (openChatId() !== chatId) return;
+  state.pairs = [
+    ...state.pairs.filter((shown) => shown.position < pair.position),
+    { ...pair, alternatives: [pair.branch_id] },
+  ];
+  publish("pairs", { scroll: "bottom" });
 }
 
 // Follow every answer of the page still being generated (after a reload, a

@@ -223,9 +223,13 @@ export const messages = {
     stream("POST", "messages/regenerate", { body: { chat_id: chatId, response_id: responseId, stream: true }, signal }),
   stop: ({ chatId, responseId }) =>
     json("POST", "messages/stop-generation", { body: { chat_id: chatId, response_id: responseId } }),
-  // Re-attach to an answer being generated: its text so far, then the rest.
-  attach: ({ chatId, responseId, signal }) =>
-    stream("GET", "messages/stream-message", { query: { chat_id: chatId, response_id: responseId }, signal }),
+  // Re-attach to an answer being generated: its text so far, then the rest;
+  // with `after` (the id of the last event received), only what came after it.
+  attach: ({ chatId, responseId, after, signal }) =>
+    stream("GET", "messages/stream-message", {
+      query: { chat_id: chatId, response_id: responseId, after: after ?? undefined },
+      signal,
+    }),
 };
 
 export const branches = {

@@ -6,7 +6,8 @@
 // chunks) -> events, each ended by a blank line. Every event's data is JSON.
 
 // Split `text` into complete events and the unfinished rest.
-// Returns {events: [{event, data}], rest}.
+// Returns {events: [{event, data, id}], rest}; `id` is the event's `id:`
+// (null without one), what a re-attach names to go on after it.
 export function parseEvents(text) {
   // A lone "\r" at the end may be the first half of "\r\n": keep it for later.
   const cut = text.endsWith("\r") ? text.length - 1 : text.length;
@@ -16,6 +17,7 @@ export function parseEvents(text) {
   const events = [];
   for (const block of blocks) {
     let event = "message";
+    let id = null;
     const data = [];
     for (const line of block.split("\n")) {
       if (line === "" || line.startsWith(":")) continue; // comments keep connections alive
@@ -25,8 +27,9 @@ export function parseEvents(text) {
       if (value.startsWith(" ")) value = value.slice(1);
       if (field === "event") event = value;
       else if (field === "data") data.push(value);
+      else if (field === "id") id = value;
     }
-    if (data.length) events.push({ event, data: JSON.parse(data.join("\n")) });
+    if (data.length) events.push({ event, data: JSON.parse(data.join("\n")), id });
   }
   return { events, rest };
 }
