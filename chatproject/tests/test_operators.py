@@ -210,8 +210,53 @@ def test_replicas_do_not_migrate_on_start():
     migrate = compose["services"]["migrate"]
     assert migrate["command"] == ["migrate"]
     assert migrate.get("restart", "no") == "no"
-    assert compose["services"]["app"]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    for app in ("app-1", "app-2"):
+        assert compose["services"][app]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     # The app's own start runs no migration; `migrate` is a command of its own.
     commands = [line.strip() for line in entrypoint.splitlines() if "manage.py migrate" in line]
     assert commands == ["python manage.py migrate --noinput"]
     assert 'if [ "${1:-}" = "migrate" ]; then' in entrypoint
+
+
+def compose_service(name):
+    return yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())["services"][name]
+
+
+def test_compose_answers_with_a_model_server_of_its_own_behind_one_port():
+    """Two app replicas behind one port, a real OpenAI-compatible model server
+    with its model on a volume, every LLM_* setting passed through."""
+    from chatproject.settings import llm
+
+    one, two, proxy, model = (compose_service(name) for name in ("app-1", "app-2", "proxy", "model"))
+    nginx = (ROOT / "docker" / "nginx.conf").read_text()
+
+    assert one == two
+    assert proxy["ports"] == ["8000:8000"]
+    assert "server app-1:8000" in nginx and "server app-2:8000" in nginx
+    assert "proxy_buffering off;" in nginx
+    assert model["image"] == "ghcr.io/ggml-org/llama.cpp:server"
+    assert "model-data:/models:ro" in model["volumes"]
+    assert one["depends_on"]["model"] == {"condition": "service_healthy"}
+    environment = {entry.split("=", 1)[0]: entry.partition("=")[2] for entry in one["environment"]}
+    settings_names = {name for name in vars(llm) if name.startswith("LLM_")}
+    # All but the local provider's own (the image carries no local model).
+    assert settings_names - set(environment) == {"LLM_MODEL_PATH", "LLM_THREADS", "LLM_WORKERS"}
+    assert environment["LLM_BASE_URL"] == "${LLM_BASE_URL:-http://model:8080/v1}"
+    assert environment["LLM_PROVIDER"] == "${LLM_PROVIDER:-openai}"
+
+
+def test_the_image_serves_streams_longer_than_any_worker_timeout_and_drains():
+    import runpy
+
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
+    config = runpy.run_path(str(ROOT / "chatproject" / "gunicorn.py"))
+
+    assert 'CMD ["gunicorn", "-c", "python:chatproject.gunicorn"]' in dockerfile
+    # gthread workers tell the arbiter they are alive from their main loop
+    # while threads stream: the default sync worker would be killed after
+    # `timeout` seconds of any one stream.
+    assert config["worker_class"] == "gthread"
+    assert config["worker_connections"] == config["threads"]
+    assert config["graceful_timeout"] > settings.LLM_DRAIN_SECONDS
+    grace = compose_service("app-1")["stop_grace_period"]
+    assert int(grace.rstrip("s")) > config["graceful_timeout"]
