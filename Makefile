@@ -35,6 +35,7 @@ test: install
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/generation.py
+	$(BIN)/python bench/crossprocess.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache db.sqlite3 staticfiles

@@ -48,7 +48,11 @@ def admit(*, user_id: int, chat_id, branch_id, response_id, uncounted: bool) -> 
         time.sleep(QUEUE_POLL)
 
 
-def withdraw(response_id) -> None:
-    """Give the place back: the generation could not be stored."""
+def withdraw(response_id, *, stored: bool) -> None:
+    """A generation admitted but not launched: this process no longer keeps
+    it alive. Unless its pair was stored (its run is then ended as the pair
+    is: by `services._abandon`, or by the reaper), its place is given back."""
     liveness.forget(response_id)
-    claims.unclaim(response_id)
+    worker.forget(response_id)
+    if not stored:
+        claims.unclaim(response_id)

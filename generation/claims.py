@@ -25,6 +25,9 @@ from .models import Run
 DEAD_AFTER = 8.0
 # One key for every admission of the deployment (PostgreSQL advisory lock).
 ADMISSION_LOCK = 0x67656E72
+# Heartbeats go through a connection of their own where the settings give one
+# (production: requests share a pool, and a heartbeat must not wait for it).
+HEARTBEAT_DATABASE = "heartbeats" if "heartbeats" in settings.DATABASES else "default"
 
 
 def runner() -> str:
@@ -144,8 +147,9 @@ def unclaim(response_id) -> None:
 def heartbeat(response_ids) -> dict[str, bool]:
     """Prove these runs alive; returns {response id: stop requested} for
     those that still exist (a run missing was ended by someone else)."""
-    Run.objects.filter(pk__in=response_ids).update(heartbeat_at=timezone.now())
-    rows = Run.objects.filter(pk__in=response_ids).values_list("response_id", "stop_requested")
+    runs = Run.objects.using(HEARTBEAT_DATABASE).filter(pk__in=response_ids)
+    runs.update(heartbeat_at=timezone.now())
+    rows = runs.values_list("response_id", "stop_requested")
     return {str(response_id): stop for response_id, stop in rows}
 
 
@@ -162,7 +166,3 @@ def get(response_id) -> Run | None:
 
 def dead_runs(*, limit: int = 100) -> list[Run]:
     return list(Run.objects.filter(heartbeat_at__lt=dead_line()).order_by("heartbeat_at")[:limit])
-
-
-def running_count() -> int:
-    return Run.objects.count()

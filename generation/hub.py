@@ -130,7 +130,9 @@ class Hub:
                 streams = dict(self._positions)
             try:
                 found = reader.xread({**streams, self._wake_key: self._wake_id}, block=BLOCK_MS)
-            except redis.RedisError as exc:
+                for log_key, entries in found or []:
+                    self._hand_out(log_key, entries)
+            except Exception as exc:  # noqa: BLE001 - the hub must live on; its streams read the store
                 failures += 1
                 if failures == 1:
                     logger.warning("generation events cannot be read from Redis: %s", exc)
@@ -138,17 +140,18 @@ class Hub:
                 time.sleep(min(0.1 * failures, 2.0))
                 continue
             failures = 0
-            for log_key, entries in found or []:
-                if log_key == self._wake_key:
-                    self._wake_id = entries[-1][0]
-                    continue
-                parsed = [parse(entry_id, fields) for entry_id, fields in entries]
-                with self._lock:
-                    if log_key in self._positions:
-                        self._positions[log_key] = parsed[-1].id
-                    subscribers = list(self._subscriptions.get(log_key, ()))
-                for subscription in subscribers:
-                    subscription.deliver(parsed)
+
+    def _hand_out(self, log_key: str, entries) -> None:
+        if log_key == self._wake_key:
+            self._wake_id = entries[-1][0]
+            return
+        parsed = [parse(entry_id, fields) for entry_id, fields in entries]
+        with self._lock:
+            if log_key in self._positions:
+                self._positions[log_key] = parsed[-1].id
+            subscribers = list(self._subscriptions.get(log_key, ()))
+        for subscription in subscribers:
+            subscription.deliver(parsed)
 
     def _fail_all(self) -> None:
         with self._lock:

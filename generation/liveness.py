@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from chatproject.cache import bump_chat
 from chats import content_repository
@@ -32,9 +32,8 @@ HEARTBEAT_EVERY = 2.0
 # response id -> how to stop it, for the runs of this process.
 _local: dict[str, Callable[[], None]] = {}
 _local_lock = threading.Lock()
-_thread: threading.Thread | None = None
-_reaping = False
-_thread_lock = threading.Lock()
+_threads: dict[str, threading.Thread] = {}
+_threads_lock = threading.Lock()
 
 
 def vouch(response_id, stop: Callable[[], None]) -> None:
@@ -66,31 +65,41 @@ def stop_local(response_id) -> bool:
 
 def serve() -> None:
     """In a serving process: also end the runs of processes that died."""
-    global _reaping
-    _reaping = True
-    _ensure_thread()
+    _ensure_thread("generation-reaper", _reap_forever)
 
 
-def _ensure_thread() -> None:
-    global _thread
-    with _thread_lock:
-        if _thread is None or not _thread.is_alive():
-            _thread = threading.Thread(target=_beat_forever, name="generation-liveness", daemon=True)
-            _thread.start()
+def _ensure_thread(name: str = "generation-heartbeat", target=None) -> None:
+    """Heartbeats and reaping each have a thread: a slow store under the
+    reaper must not hold this process's heartbeats back."""
+    with _threads_lock:
+        thread = _threads.get(name)
+        if thread is None or not thread.is_alive():
+            thread = threading.Thread(target=target or _beat_forever, name=name, daemon=True)
+            _threads[name] = thread
+            thread.start()
 
 
 def _beat_forever() -> None:
+    _forever(beat, connections[claims.HEARTBEAT_DATABASE])
+
+
+def _reap_forever() -> None:
+    _forever(reap, connections[DEFAULT_DB_ALIAS])
+
+
+def _forever(work, database) -> None:
     while True:
         time.sleep(HEARTBEAT_EVERY)
         try:
-            beat()
-            if _reaping:
-                reap()
+            database.close_if_unusable_or_obsolete()
+            work()
         except Exception:  # noqa: BLE001 - liveness must outlive an outage
-            logger.exception("generation heartbeat failed")
-        finally:
-            # Held only while beating: back to the pool (or closed) between beats.
-            connection.close()
+            logger.exception("generation %s failed", work.__name__)
+        try:
+            # Held only while working (the heartbeats' own connection stays).
+            connections[DEFAULT_DB_ALIAS].close()
+        except Exception:  # noqa: BLE001
+            logger.exception("could not give a connection back")
 
 
 def beat() -> None:

@@ -37,13 +37,19 @@ Piece = tuple[int, str]  # (offset, text)
 def attach(*, chat_id, pair: StoredPair, position: int, after: int | None) -> Iterator[events.Event | None]:
     """The events of the generation of `pair` (as read from the store) for
     one reader: `pair` and everything after it, or, with `after`, everything
-    after that character. None stands for a keep-alive."""
+    after that character. None stands for a keep-alive. Where to read from is
+    found now, in the request; the stream itself needs no database."""
     source = _source(chat_id=chat_id, pair=pair, position=position)
     snapshot = source.snapshot()
-    if after is None:
-        yield events.pair(pair_representation(snapshot, position=position))
-        after = len(snapshot.response)
-    yield from _deltas(pair.response_id, source.pieces(), sent=after)
+
+    def produced():
+        sent = after
+        if sent is None:
+            yield events.pair(pair_representation(snapshot, position=position))
+            sent = len(snapshot.response)
+        yield from _deltas(pair.response_id, source.pieces(), sent=sent)
+
+    return produced()
 
 
 def attach_local(generation: worker.Generation) -> Iterator[events.Event | None]:

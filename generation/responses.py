@@ -13,7 +13,7 @@ from chatproject.api.throttles import GenerateThrottle
 from chats.representations import pair_representation
 
 from . import events, readers
-from .streams import event_stream
+from .streams import event_stream, release_database_connection
 from .worker import Generation
 
 
@@ -40,6 +40,7 @@ def generation_response(
             yield from readers.attach_local(generation)
 
         return event_stream(produced())
+    release_database_connection()
     final = generation.wait()
     if generation.error is not None:
         raise generation.error

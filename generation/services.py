@@ -59,35 +59,45 @@ def pair_fields(response_id: uuid.UUID) -> dict:
     }
 
 
+class _Place:
+    """A new generation's place: the process's slot (which passes to the
+    worker), its pair's response id, and whether that pair is stored yet."""
+
+    def __init__(self, slot: worker.Slot):
+        self.slot = slot
+        self.response_id = uuid.uuid4()
+        self.stored = False
+
+
 @contextlib.contextmanager
 def _admitted(*, user: User, chat_id, branch_id, uncounted: bool):
-    """A place for a new generation on this branch: (the process's slot,
-    which passes to the worker, and the new pair's response id)."""
-    slot = worker.Slot()
-    response_id = uuid.uuid4()
+    """A place for a new generation on this branch. Should what follows fail,
+    the place is given back; once the pair is stored, its run is left to
+    whoever ends it (`_launch`'s abandon, or the reaper)."""
+    place = _Place(worker.Slot())
     try:
         admission.admit(
-            user_id=user.pk, chat_id=chat_id, branch_id=branch_id, response_id=response_id, uncounted=uncounted
+            user_id=user.pk, chat_id=chat_id, branch_id=branch_id, response_id=place.response_id, uncounted=uncounted
         )
     except Exception:
-        slot.release()
+        place.slot.release()
         raise
     try:
-        yield slot, response_id
+        yield place
     except Exception:
-        slot.release()  # not handed to a worker
-        admission.withdraw(response_id)
+        place.slot.release()  # not handed to a worker
+        admission.withdraw(place.response_id, stored=place.stored)
         raise
 
 
-def _launch(*, slot, chat: Chat, pair: StoredPair, position: int, uncounted: bool, branches=None) -> Generation:
+def _launch(place: _Place, *, chat: Chat, pair: StoredPair, position: int, uncounted: bool, branches=None) -> Generation:
     """Read the context of a stored `generating` pair and launch its
     generation; should that fail, the pair is left failed and its branch
     free (and the pair counted, as every release of a run does)."""
     try:
         messages = context.read(chat=chat, pair=pair, branches=branches)
         return worker.launch(
-            slot=slot,
+            slot=place.slot,
             chat_id=chat.id,
             branch_id=pair.branch_id,
             pair=pair,
@@ -101,17 +111,16 @@ def _launch(*, slot, chat: Chat, pair: StoredPair, position: int, uncounted: boo
 
 
 def _abandon(*, chat_id, pair: StoredPair) -> None:
-    try:
-        content_repository.save_generation(
-            chat_id=chat_id,
-            branch_id=pair.branch_id,
-            response_id=pair.response_id,
-            response="",
-            outcome=endings.outcome(content_repository.FAILED, "error"),
-        )
-    finally:
-        claims.release(pair.response_id)
-        bump_chat(chat_id)
+    """Should the save fail too, the run stays for the reaper to end."""
+    content_repository.save_generation(
+        chat_id=chat_id,
+        branch_id=pair.branch_id,
+        response_id=pair.response_id,
+        response="",
+        outcome=endings.outcome(content_repository.FAILED, "error"),
+    )
+    claims.release(pair.response_id)
+    bump_chat(chat_id)
 
 
 def message_generate(*, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID | None = None, question: str) -> Generation:
@@ -129,12 +138,13 @@ def message_generate(*, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID | N
     chat, branches = chat_with_branches(user=user, chat_id=chat_id)
     ensure_writable(chat)
     branch = context.branch_in(branches, branch_id or chat.active_branch_id)
-    with _admitted(user=user, chat_id=chat.id, branch_id=branch.id, uncounted=True) as (slot, response_id):
+    with _admitted(user=user, chat_id=chat.id, branch_id=branch.id, uncounted=True) as place:
         pair = content_repository.append_pair(
-            chat_id=chat.id, branch_id=branch.id, question=question, response="", **pair_fields(response_id)
+            chat_id=chat.id, branch_id=branch.id, question=question, response="", **pair_fields(place.response_id)
         )
+        place.stored = True
         position = branch.fork_position + pair.index
-        generation = _launch(slot=slot, chat=chat, pair=pair, position=position, uncounted=True, branches=branches)
+        generation = _launch(place, chat=chat, pair=pair, position=position, uncounted=True, branches=branches)
     # The chat's cached reads are stale from the append on (the count bumps
     # them only later): a reader learning of the pair must find it. Done while
     # the worker asks the model, before the response names the pair.
@@ -146,16 +156,17 @@ def chat_generate(*, user: User, title: str | None = None, question: str) -> tup
     """create-chat with a question alone: the chat, its first pair generated."""
     ensure_enabled()
     chat_id, root_id = uuid.uuid4(), uuid.uuid4()
-    with _admitted(user=user, chat_id=chat_id, branch_id=root_id, uncounted=False) as (slot, response_id):
+    with _admitted(user=user, chat_id=chat_id, branch_id=root_id, uncounted=False) as place:
         chat, pair = chat_services.chat_create(
             user=user,
             title=title,
             question=question,
             chat_id=chat_id,
             root_branch_id=root_id,
-            generation=pair_fields(response_id),
+            generation=pair_fields(place.response_id),
         )
-        return chat, _launch(slot=slot, chat=chat, pair=pair, position=0, uncounted=False)
+        place.stored = True
+        return chat, _launch(place, chat=chat, pair=pair, position=0, uncounted=False)
 
 
 def branch_generate(
@@ -173,7 +184,7 @@ def branch_generate(
     chat = chat_get(user=user, chat_id=chat_id)
     ensure_writable(chat)  # before taking a place
     branch_id = uuid.uuid4()
-    with _admitted(user=user, chat_id=chat.id, branch_id=branch_id, uncounted=False) as (slot, pair_id):
+    with _admitted(user=user, chat_id=chat.id, branch_id=branch_id, uncounted=False) as place:
         branch, pair = branch_services.branch_create(
             user=user,
             chat_id=chat.id,
@@ -182,9 +193,10 @@ def branch_generate(
             question=question,
             activate=activate,
             branch_id=branch_id,
-            generation=pair_fields(pair_id),
+            generation=pair_fields(place.response_id),
         )
-        return branch, _launch(slot=slot, chat=chat, pair=pair, position=branch.fork_position, uncounted=False)
+        place.stored = True
+        return branch, _launch(place, chat=chat, pair=pair, position=branch.fork_position, uncounted=False)
 
 
 def pair_regenerate(

@@ -25,12 +25,19 @@ logger = logging.getLogger(__name__)
 EVENT_STREAM = "text/event-stream"
 
 
+def release_database_connection() -> None:
+    """Give this thread's database connection back (to the pool, or closed)
+    before a long wait that needs none: waiting threads must not hold the
+    connections that working ones need."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
 def event_stream(produced: Iterator[events.Event | None]) -> StreamingHttpResponse:
     """A 200 `text/event-stream` of these events (None: a keep-alive)."""
 
     def body() -> Iterator[bytes]:
-        if not connection.in_atomic_block:
-            connection.close()  # back to the pool (or closed) while the stream waits
+        release_database_connection()
         try:
             for event in produced:
                 yield events.KEEP_ALIVE if event is None else events.encode(event)

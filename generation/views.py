@@ -12,6 +12,7 @@ from chatproject.api.openapi import STREAM_EVENTS, errors
 from chatproject.api.params import validated
 from chatproject.api.streams import EventStreamNegotiationMixin
 from chats.representations import pair_representation
+from chats.selectors import pair_get
 from chats.serializers import PairIdInputSerializer, PairOutputSerializer
 
 from . import events, services
@@ -109,7 +110,7 @@ class GenerationViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
                 after = events.parse_position(request.META["HTTP_LAST_EVENT_ID"])
             except ValueError:
                 raise ValidationError({"Last-Event-ID": ["Not an event id of this stream."]}) from None
-        produced = services.generation_attach(user=request.user, after=after, **data)
         if after == events.END:
-            produced = iter(())  # the client has had every event
-        return event_stream(produced)
+            pair_get(user=request.user, **data)  # the pair is theirs, or 404
+            return event_stream(iter(()))  # and they have had every event
+        return event_stream(services.generation_attach(user=request.user, after=after, **data))

@@ -147,6 +147,12 @@ def stop(response_id) -> None:
         generation.stop()
 
 
+def forget(response_id) -> None:
+    """A generation that will not be launched here after all."""
+    with _running_lock:
+        _early_stops.discard(str(response_id))
+
+
 class Slot:
     """A model context of this process, for the `local` provider (at most
     LLM_WORKERS generations run the model in one process; a new one waits
@@ -175,12 +181,12 @@ def launch(*, slot: Slot, chat_id, branch_id, pair: StoredPair, position: int, u
     """Run the generation of a stored `generating` pair, whose run this
     process holds, on a thread of its own (the slot passes to it)."""
     generation = Generation(chat_id=chat_id, branch_id=branch_id, pair=pair, position=position, uncounted=uncounted)
+    control.listen(liveness.stop_local)
     with _running_lock:
         _running[generation.response_id] = generation
         if generation.response_id in _early_stops:
             _early_stops.discard(generation.response_id)
             generation.stop_requested = True
-    control.listen(liveness.stop_local)
     thread = threading.Thread(
         target=_run, args=(generation, messages, slot), name=f"generation-{generation.response_id[:8]}", daemon=True
     )
@@ -200,8 +206,16 @@ def _run(generation: Generation, messages: list[dict], slot: Slot) -> None:
         logger.exception("generation %s failed", generation.response_id)
         if not generation.done:
             # Not left `generating` (and its branch claimed) until it counts as dead.
-            _finish(generation, generation.text(), endings.failed(generation.text(), _FAILED), _FAILED)
+            text = generation.text()
+            try:
+                _finish(generation, text, endings.failed(text, _FAILED), _FAILED)
+            except Exception:  # noqa: BLE001 - its run is left to the reaper
+                logger.exception("generation %s could not be ended", generation.response_id)
     finally:
+        if not generation.done:
+            # Its readers here must not wait forever for an end the stores
+            # could not take (the reaper ends the stored pair later).
+            generation.finish(endings.applied(generation.started, generation.text(), endings.failed("", _FAILED)), _FAILED)
         slot.release()
         liveness.forget(generation.response_id)
         with _running_lock:
@@ -228,6 +242,8 @@ def _count(generation: Generation) -> DomainError | None:
     except Exception:  # noqa: BLE001 - the answer is worth more than its count
         # Still marked uncounted on its run: the release counts it.
         logger.exception("pair %s could not be counted yet", generation.response_id)
+    finally:
+        connection.close()  # not held while the model answers: back to the pool
     return None
 
 
@@ -291,8 +307,10 @@ def _finish(generation: Generation, text: str, fields: dict, error: DomainError 
     """Store the pair as it ended, release the run, tell the readers."""
     ids = {"chat_id": generation.chat_id, "branch_id": generation.branch_id, "response_id": generation.response_id}
     final = None
+    saved = False
     try:
         content_repository.save_generation(**ids, response=text, outcome=fields)
+        saved = True
         final = content_repository.read_pair(chat_id=generation.chat_id, response_id=generation.response_id)
         if final is None and error is None:
             error = NotFound("The chat or branch of this answer was deleted.")
@@ -300,8 +318,11 @@ def _finish(generation: Generation, text: str, fields: dict, error: DomainError 
         logger.error("generation %s could not be saved: %s", generation.response_id, exc)
         error = error or exc
     try:
-        claims.release(generation.response_id)
-        Chat.objects.filter(pk=generation.chat_id).update(updated_at=timezone.now())
+        if saved:
+            claims.release(generation.response_id)
+            Chat.objects.filter(pk=generation.chat_id).update(updated_at=timezone.now())
+        # else: its run stays, its heartbeat stops, and the reaper of some
+        # process ends the pair once the store answers again.
     finally:
         bump_chat(generation.chat_id)
         if final is None:

@@ -29,6 +29,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F
         "max_size": env.int("DB_POOL_SIZE", default=10),
         "timeout": 10,
     }
+    # The generations' heartbeats: one connection of its own per process, so
+    # that a pool busy with requests never holds back the proof that this
+    # process's generations are alive.
+    DATABASES["heartbeats"] = {  # noqa: F405
+        **DATABASES["default"],  # noqa: F405
+        "CONN_MAX_AGE": None,
+        "OPTIONS": {k: v for k, v in DATABASES["default"]["OPTIONS"].items() if k != "pool"},  # noqa: F405
+    }
 
 # The production image carries no local model: it asks a model server.
 LLM_PROVIDER = env("LLM_PROVIDER", default="openai")

@@ -7,12 +7,14 @@ connections: a generation does not pay a new TCP (and TLS) handshake. A
 stream can be closed from another thread at any moment, also while its
 request still waits for the server's first byte: the connection each request
 writes on is recorded (`_StopAwareBackend`), so a stop shuts down exactly
-that socket, and a request not yet written is refused. A connection whose
-response was cut is never put back in the pool.
+that socket while it is still this stream's, and a request not yet written
+is refused. A connection whose response was cut is never put back in the
+pool.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -88,17 +90,46 @@ class _StopAwareBackend:
 
 
 class _StopAwareStream:
+    """A connection of the pool that remembers the model stream whose request
+    went out on it last: only that stream may shut it down, and only until
+    it lets go (at the end of its response) or another request goes out."""
+
+    _owners = threading.Lock()
+
     def __init__(self, stream):
         self._stream = stream
+        self._owner = None
 
     def read(self, max_bytes, timeout=None):
         return self._stream.read(max_bytes, timeout)
 
     def write(self, buffer, timeout=None):
         owner = getattr(_sending, "stream", None)
-        if owner is not None:
-            owner.bind(self._stream.get_extra_info("socket"))
+        with self._owners:
+            if owner is not None and owner.closed:
+                raise _Refused()
+            self._owner = owner
+            if owner is not None:
+                owner.connection = self
         self._stream.write(buffer, timeout)
+
+    def shut_down_for(self, owner) -> None:
+        """Wake a read blocked on this connection (closing a socket from
+        another thread would not): the reader sees the end of the stream,
+        and the server sees its client go and stops generating."""
+        with self._owners:
+            if self._owner is not owner:
+                return  # let go, or serving another generation by now
+            self._owner = None
+            sock = self._stream.get_extra_info("socket")
+            if isinstance(sock, socket.socket):
+                with contextlib.suppress(OSError):  # already closed
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def let_go(self, owner) -> None:
+        with self._owners:
+            if self._owner is owner:
+                self._owner = None
 
     def close(self):
         self._stream.close()
@@ -179,10 +210,15 @@ def _draining_stream():
         from openai.types.chat import ChatCompletionChunk
 
         class DrainingStream(openai.Stream[ChatCompletionChunk]):
+            # Called before the connection can go back to the pool.
+            on_done = None
+
             def _iter_events(self):
                 body = self.response.iter_bytes()
                 for event in self._decoder.iter_bytes(body):
                     if event.data.startswith("[DONE]"):
+                        if self.on_done is not None:
+                            self.on_done()
                         for _ in body:
                             pass
                     yield event
@@ -223,18 +259,15 @@ class OpenAIStream(CompletionStream):
             "temperature": settings.LLM_TEMPERATURE,
         }
         self._sdk_stream = None
-        self._socket: socket.socket | None = None
-        self._socket_lock = threading.Lock()
+        self.connection: _StopAwareStream | None = None  # the one its request went out on
         self._timed_out = False
         super().__init__()
 
-    def bind(self, sock) -> None:
-        """The socket this stream's request is written on (from the sending
-        thread); refused once the stream is closed."""
-        with self._socket_lock:
-            if self.closed:
-                raise _Refused()
-            self._socket = sock if isinstance(sock, socket.socket) else None
+    def _let_go(self) -> None:
+        """From here on the connection may go back to the pool and serve
+        another generation: a late stop must not touch it."""
+        if self.connection is not None:
+            self.connection.let_go(self)
 
     def _send(self):
         import openai
@@ -247,7 +280,11 @@ class OpenAIStream(CompletionStream):
                 if not _rejects_stream_options(exc):
                     raise
                 # A server that does not know the option: ask without it.
+                self._let_go()
                 return _create_stream(self._request)
+        except BaseException:
+            self._let_go()
+            raise
         finally:
             _sending.stream = None
 
@@ -258,6 +295,7 @@ class OpenAIStream(CompletionStream):
         try:
             # httpx's read timeout bounds the wait for the response headers.
             self._sdk_stream = self._send()
+            self._sdk_stream.on_done = self._let_go
         except Exception as exc:
             if self.closed:
                 return None
@@ -288,10 +326,7 @@ class OpenAIStream(CompletionStream):
             raise error_for(cause, started=started) from exc
         finally:
             watchdog.disarm(self)
-            with self._socket_lock:
-                # From here on the connection may go back to the pool and
-                # serve another generation: a late stop must not touch it.
-                self._socket = None
+            self._let_go()
             self._sdk_stream.close()
         if finish is None:
             if self.closed:
@@ -307,16 +342,8 @@ class OpenAIStream(CompletionStream):
         self._interrupt()
 
     def _interrupt(self) -> None:
-        # Wakes a step blocked reading the response (closing a socket from
-        # another thread would not): it sees the end of the stream, and the
-        # stream's own close then drops the connection. The server sees its
-        # client go and stops generating.
-        with self._socket_lock:
-            if self._socket is not None:
-                try:
-                    socket.socket.shutdown(self._socket, socket.SHUT_RDWR)
-                except OSError:
-                    pass  # already closed
+        if self.connection is not None:
+            self.connection.shut_down_for(self)
 
     def _release(self) -> None:
         if self._sdk_stream is not None:

@@ -121,6 +121,8 @@ class Deployment:
             "THROTTLE_GENERATE_RATE": "100000/minute",
             "WEB_CONCURRENCY": "1",
             "WEB_THREADS": "32",
+            # Few, so that a stream holding one would show.
+            "DB_POOL_SIZE": "3",
             "LOG_LEVEL": "INFO",
         }
         self.processes = {name: ServiceProcess(name, env) for name in ("a", "b")}

@@ -337,3 +337,25 @@ def test_a_reader_elsewhere_gets_the_model_servers_message(deployed):
         ]
     stored = content_repository.read_pair(chat_id=chat_id, response_id=pair_of(origin)["response_id"])
     assert (stored.status, stored.error_code) == ("interrupted", "model_error")
+
+
+def test_readers_hold_no_database_connection_while_they_wait(deployed):
+    """Each process has 3 database connections here (DB_POOL_SIZE): twelve
+    streams open at once on each, all served to their end. (A stream that
+    held one would leave the others waiting for the pool longer than its
+    10 s, then 503: the answer takes longer than that.)"""
+    user = UserFactory()
+    a, b = deployed["a"], deployed["b"]
+    deployed.proxy.line_delay = 0.17
+    chat_id = new_chat(a, user)
+    origin = ask(a, user, chat_id)
+    response_id = pair_of(origin)["response_id"]
+
+    readers = [attach(process, user, chat_id, response_id) for process in (a, b) * 12]
+
+    final = origin.join()[-1][3]
+    for reader in readers:
+        events = reader.join()
+        assert reader.status == HTTPStatus.OK
+        assert (events[0][2], events[-1][2]) == ("pair", "done")
+        assert text_of(events[1:], events[0][3]["response"]) == final["response"]
