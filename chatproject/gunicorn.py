@@ -16,9 +16,14 @@ environment.
 import os
 from pathlib import Path
 
+from chatproject.settings.environment import env  # the environment and .env, as Django reads them
+
 wsgi_app = "chatproject.wsgi:application"
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+if not env("MONGODB_URI", default="").startswith(("mongodb://", "mongodb+srv://")):
+    # The in-process content stand-in lives in one process: so must the server.
+    workers = 1
 worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS", "64"))
 worker_connections = threads

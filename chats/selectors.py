@@ -191,7 +191,7 @@ def fork_alternatives(branches: list[Branch]) -> Callable[[str, int], list[str]]
     forks at path position `fork_position` from its parent (null fork pair:
     position 0, from the root), and holds pairs at positions
     [fork_position, fork_position + message_count) (and one more while a
-    generated pair waits for its first text, uncounted until then; see the
+    generated pair waits for its first second of text, uncounted until then; see the
     holder below). Branches without pairs of their own show nothing at that
     position and are left out.
     """
@@ -208,7 +208,7 @@ def fork_alternatives(branches: list[Branch]) -> Callable[[str, int], list[str]]
         # itself, unless this pair is the first of its own.
         base = holder if position > holder.fork_position or holder.parent_id is None else by_id[str(holder.parent_id)]
         # The holder is one of them whatever its count says: a generated
-        # pair is counted only once its first text arrives.
+        # pair is counted only a second into its answer.
         continues = base is holder or base.fork_position + base.message_count > position
         others = forks[(str(base.id), position)]
         if base is not holder and holder_id not in others:

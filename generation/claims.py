@@ -111,7 +111,7 @@ def try_admit(
 
 
 def count(*, response_id, chat_id, branch_id) -> bool:
-    """Count the pair of an add-message run once its first text is out,
+    """Count the pair of an add-message run at its first save of the text,
     unless a releaser counted it already. False when its branch was deleted
     meanwhile."""
     with transaction.atomic():

@@ -21,7 +21,7 @@ from django.conf import settings
 
 from chatproject.errors import ModelBusy, ServiceUnavailable
 
-from . import worker
+from . import eventlog, worker
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ def _drain(seconds: float) -> None:
             generation.wait(timeout=10)
         if left:
             logger.warning("drained: %d generations stopped at the deadline", len(left))
+        eventlog.publisher.flush(timeout=5)  # their last events, to the readers elsewhere
     finally:
         _done.set()
 

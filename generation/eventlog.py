@@ -14,6 +14,7 @@ generation from its own memory.
 import dataclasses
 import json
 import logging
+import os
 import threading
 import time
 
@@ -89,47 +90,106 @@ def read(response_id, *, after: str = "0-0") -> list[Entry]:
 
 
 class Writer:
-    """Appends one generation's events, from its worker thread. Never raises:
-    text it could not write is sent with the next delta (the log has no
-    gaps), and when Redis stays down the readers elsewhere follow the store."""
+    """One generation's events, from its worker thread, which hands each to
+    this process's publisher and goes straight back to the model: a slow or
+    absent Redis never slows an answer down."""
 
     def __init__(self, response_id):
         self.key = key(response_id)
-        self._pending: list[str] = []
-        self._pending_offset = 0
-        self._retry_at = 0.0
-        self._started = False
 
     def delta(self, offset: int, text: str) -> None:
-        if not self._pending:
-            self._pending_offset = offset
-        self._pending.append(text)
-        if time.monotonic() >= self._retry_at:
-            self._write()
+        publisher.put(self.key, {"o": offset, "t": text})
 
     def end(self, event: events.Event) -> None:
-        self._write(end=event)
+        data = json.dumps(event.data, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
+        publisher.put(self.key, {"e": event.name, "d": data})
 
-    def _write(self, end: events.Event | None = None) -> None:
-        try:
-            pipe = client().pipeline(transaction=False)
-            if self._pending:
-                pipe.xadd(self.key, {"o": self._pending_offset, "t": "".join(self._pending)})
-            if end is not None:
-                data = json.dumps(end.data, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
-                pipe.xadd(self.key, {"e": end.name, "d": data})
-                pipe.expire(self.key, KEEP_AFTER_END)
-            elif not self._started:
-                pipe.expire(self.key, KEEP_WHILE_RUNNING)
-            pipe.execute()
-        except redis.RedisError as exc:
-            if self._retry_at == 0.0:
-                logger.warning("generation events not written to Redis (%s); readers elsewhere follow the store", exc)
-            self._retry_at = time.monotonic() + RETRY_AFTER
-            return
-        self._pending.clear()
-        self._started = True
+
+class Publisher:
+    """One thread per process writes every generation's events to Redis, in
+    order, one entry per piece; what piles up while a write is under way goes
+    out together, in one pipelined round trip. Never raises: while Redis
+    cannot be written, the pieces wait (merged, so that the log has no gaps
+    once it can) and readers elsewhere follow the store."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._pending: dict[str, list[dict]] = {}  # log key -> its entries to write, in order
+        self._started: set[str] = set()  # logs given their expiry while running
         self._retry_at = 0.0
+        self._writing = False
+        self._thread: threading.Thread | None = None
+        self._pid = None
+
+    def put(self, log_key: str, fields: dict) -> None:
+        with self._cond:
+            self._pending.setdefault(log_key, []).append(fields)
+            if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="generation-events-publisher", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until everything put so far is written (True), or `timeout`."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._pending or self._writing:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending or time.monotonic() < self._retry_at:
+                    self._cond.wait(max(self._retry_at - time.monotonic(), 0.05) if self._pending else None)
+                batch, self._pending, self._writing = self._pending, {}, True
+            try:
+                self._write(batch)
+                self._retry_at = 0.0
+            except Exception as exc:  # noqa: BLE001 - the publisher must live on
+                if self._retry_at == 0.0:
+                    logger.warning("generation events not written to Redis (%s); readers elsewhere follow the store", exc)
+                self._retry_at = time.monotonic() + RETRY_AFTER
+                with self._cond:
+                    for log_key, entries in batch.items():
+                        self._pending[log_key] = _merged(entries + self._pending.get(log_key, []))
+            finally:
+                with self._cond:
+                    self._writing = False
+                    self._cond.notify_all()
+
+    def _write(self, batch: dict[str, list[dict]]) -> None:
+        pipe = client().pipeline(transaction=False)
+        started, ended = set(), set()
+        for log_key, entries in batch.items():
+            for fields in entries:
+                pipe.xadd(log_key, fields)
+            if "e" in entries[-1]:
+                pipe.expire(log_key, KEEP_AFTER_END)
+                ended.add(log_key)
+            elif log_key not in self._started:
+                pipe.expire(log_key, KEEP_WHILE_RUNNING)
+                started.add(log_key)
+        pipe.execute()
+        self._started = (self._started | started) - ended
+
+
+def _merged(entries: list[dict]) -> list[dict]:
+    """Consecutive deltas as one (their offsets are contiguous)."""
+    merged = []
+    for fields in entries:
+        if "e" not in fields and merged and "e" not in merged[-1]:
+            merged[-1] = {"o": merged[-1]["o"], "t": merged[-1]["t"] + fields["t"]}
+        else:
+            merged.append(fields)
+    return merged
+
+
+publisher = Publisher()
 
 
 def write_end(response_id, event: events.Event) -> None:

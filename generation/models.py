@@ -25,7 +25,7 @@ class Run(models.Model):
     branch_id = models.UUIDField(unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     # The pair is stored but not yet in its branch's `message_count`:
-    # add-message counts it once the first text is out, and whoever releases
+    # add-message counts it at its first save of the text, and whoever releases
     # the run counts it if that never happened, so it is counted exactly once.
     uncounted = models.BooleanField(default=False)
     stop_requested = models.BooleanField(default=False)

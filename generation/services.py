@@ -130,8 +130,8 @@ def message_generate(*, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID | N
     The time to the model's first token is what a user waits for, so the
     path to the model is kept short: the chat and its branches are read in
     one query (they serve the context too), and the worker counts the pair
-    only once the first text is on its way to the readers (or the generation
-    ended without any). A branch deleted meanwhile ends the generation with
+    only at its first save of the text, a second in (or at its end, if
+    sooner). A branch deleted meanwhile ends the generation then with
     NotFound (a 404, or a stream's `error` event) and the model's stream
     closed."""
     ensure_enabled()

@@ -55,7 +55,7 @@ class Generation:
         self._changed = threading.Condition()
         self.stream: providers.CompletionStream | None = None
         self.stop_requested = False
-        # add-message's pair: counted once its first text is out.
+        # add-message's pair: counted at its first save of the text.
         self.uncounted = uncounted
         self.log = eventlog.Writer(pair.response_id) if eventlog.enabled() else None
 
@@ -267,15 +267,15 @@ def _generate(generation: Generation, messages: list[dict]) -> None:
                 generation.add(piece)
                 if generation.log is not None:
                     generation.log.delta(offset, piece)
-                # Counted once its first text is on its way to the readers,
-                # which therefore never wait for it.
-                error = _count(generation)
-                if error is not None:
-                    break
             if truncated:
                 break
             if time.monotonic() - last_save >= SAVE_EVERY:
                 last_save = time.monotonic()
+                # Counted at its first save, a second in: the first text
+                # (which PostgreSQL work beside it would slow down) is out.
+                error = _count(generation)
+                if error is not None:
+                    break
                 if not content_repository.save_generation(**ids, response=generation.text()):
                     ended_elsewhere = True  # ended by a process that could not reach this one (or gone)
                     break
@@ -285,7 +285,7 @@ def _generate(generation: Generation, messages: list[dict]) -> None:
     finally:
         if stream is not None:
             stream.close()  # no more tokens: the server stops generating
-    # No text came: counted now (or at the release), unless its branch went.
+    # Ended within its first second: counted now, unless its branch went.
     error = _count(generation) or error
 
     text = generation.text()

@@ -260,3 +260,13 @@ def test_the_image_serves_streams_longer_than_any_worker_timeout_and_drains():
     assert config["graceful_timeout"] > settings.LLM_DRAIN_SECONDS
     grace = compose_service("app-1")["stop_grace_period"]
     assert int(grace.rstrip("s")) > config["graceful_timeout"]
+
+
+def test_the_production_server_runs_one_process_on_the_in_process_content_store(monkeypatch):
+    import runpy
+
+    monkeypatch.setenv("WEB_CONCURRENCY", "4")
+    monkeypatch.setenv("MONGODB_URI", "mongodb://db.example.com:27017/chat")
+    assert runpy.run_path(str(ROOT / "chatproject" / "gunicorn.py"))["workers"] == 4
+    monkeypatch.setenv("MONGODB_URI", "mongomock://localhost/chat")
+    assert runpy.run_path(str(ROOT / "chatproject" / "gunicorn.py"))["workers"] == 1

@@ -359,3 +359,20 @@ def test_readers_hold_no_database_connection_while_they_wait(deployed):
         assert reader.status == HTTPStatus.OK
         assert (events[0][2], events[-1][2]) == ("pair", "done")
         assert text_of(events[1:], events[0][3]["response"]) == final["response"]
+
+
+def test_a_slow_first_token_is_not_taken_for_death(deployed):
+    """The model takes longer to start answering than a process's heartbeat
+    may stay silent (8 s): its generation is alive all along, and no reaper
+    of the other process ends it."""
+    user = UserFactory()
+    a, b = deployed["a"], deployed["b"]
+    deployed.proxy.mode, deployed.proxy.delay = "slow_first_token", 11.0
+    chat_id = new_chat(a, user)
+    origin = ask(a, user, chat_id)
+
+    ending = origin.join(60)[-1]
+
+    assert (ending[2], ending[3]["status"]) == ("done", "complete")
+    assert ending[3]["response"]
+    assert last_pair(b, user, chat_id) == {**ending[3], "alternatives": [ending[3]["branch_id"]]}

@@ -626,10 +626,11 @@ def test_a_worker_that_fails_unexpectedly_ends_its_pair_and_says_so(auth_client,
 
 @pytest.fixture
 def lost_after_append(chat, proxied, settings, monkeypatch):
-    """The chat, about to get a long answer, and a concurrent delete-chat
-    that commits between the question's write and its counting."""
+    """The chat, about to get an answer longer than a second (its count
+    comes with its first save), and a concurrent delete-chat that commits
+    between the question's write and that count."""
     settings.LLM_MAX_TOKENS = 200
-    proxied.line_delay = 0.05
+    proxied.line_delay = 0.15
     lose_chat_after_append(monkeypatch, chat)
     return chat
 
@@ -637,8 +638,8 @@ def lost_after_append(chat, proxied, settings, monkeypatch):
 def test_a_question_written_to_a_branch_deleted_meanwhile_is_404_and_its_model_stream_closed(
     auth_client, lost_after_append, proxied
 ):
-    """The worker counts the pair once its first text is out: when its branch
-    went in between, the model stops and nothing of the question is left."""
+    """The worker counts the pair at its first save of the text: when its
+    branch went in between, the model stops and nothing of the question is left."""
     chat = lost_after_append
     response = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "A long story."}, format="json")
 
@@ -686,12 +687,15 @@ def test_before_the_model_answers_a_question_costs_its_append_and_one_context_re
 
 
 def test_a_streamed_question_whose_branch_went_meanwhile_ends_with_not_found(auth_client, lost_after_append, proxied):
-    """Streamed, the pair event has gone out when the loss is found: the
-    stream ends with the `error` event, and the model's stream is closed."""
+    """Streamed, the pair event has gone out when the loss is found (at the
+    count, with the first save of the text): the stream ends with the `error`
+    event, and the model's stream is closed."""
     chat = lost_after_append
     events = sse(auth_client.post(ADD, {"chat_id": str(chat.id), "question": "A long story.", "stream": True}, format="json"))
 
-    assert [name for name, _ in events] == ["pair", "delta", "error"]  # the first text, then no more
+    names = [name for name, _ in events]
+    assert (names[0], set(names[1:-1]), names[-1]) == ("pair", {"delta"}, "error")
+    assert len(names) < 40  # a second of deltas, not the answer's 200 tokens
     assert events[-1][1]["errors"] == [{"code": "not_found", "detail": "Branch not found in this chat.", "attr": None}]
     assert raw_buckets().count_documents({"chat_id": str(chat.id)}) == 0
     assert proxied.upstream_closed_early.wait(5)

@@ -242,7 +242,7 @@ async function reloadChat({ branchId = null, position = null, scroll = "bottom",
 }
 
 // The open chat's tree again, for its pair counts: the service counts a
-// generated pair once its first text is out, after the `pair` event had the
+// generated pair a second into its answer, after the `pair` event had the
 // tree read.
 async function reloadTree(chatId) {
   if (openChatId() !== chatId) return;
