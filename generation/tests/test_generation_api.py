@@ -630,7 +630,7 @@ def lost_after_append(chat, proxied, settings, monkeypatch):
     comes with its first save), and a concurrent delete-chat that commits
     between the question's write and that count."""
     settings.LLM_MAX_TOKENS = 200
-    proxied.line_delay = 0.15
+    proxied.line_delay = 0.3  # even a short answer outlasts its first second
     lose_chat_after_append(monkeypatch, chat)
     return chat
 
