@@ -257,14 +257,20 @@ def test_a_killed_process_is_recovered_with_nobody_reading(deployed):
     assert again.join()[-1][2] == "done"
 
 
-def test_a_deploy_lets_running_answers_finish(deployed):
+def answering_on_a_read_on_b(deployed, *, line_delay):
+    """An answer generated on A (the proxy paces it), followed on B."""
     user = UserFactory()
     a, b = deployed["a"], deployed["b"]
-    deployed.proxy.line_delay = 0.03
+    deployed.proxy.line_delay = line_delay
     chat_id = new_chat(a, user)
     origin = ask(a, user, chat_id)
     elsewhere = attach(b, user, chat_id, pair_of(origin)["response_id"])
     elsewhere.wait_for(lambda events: len(events) >= 2)
+    return a, origin, elsewhere
+
+
+def test_a_deploy_lets_running_answers_finish(deployed):
+    a, origin, elsewhere = answering_on_a_read_on_b(deployed, line_delay=0.03)
 
     a.signal(signal.SIGTERM)
 
@@ -275,15 +281,9 @@ def test_a_deploy_lets_running_answers_finish(deployed):
 
 
 def test_a_deploy_stores_the_answers_still_running_at_its_deadline_interrupted(deployed):
-    user = UserFactory()
-    a, b = deployed["a"], deployed["b"]
-    a.stop()
-    a.start(LLM_DRAIN_SECONDS=1)
-    deployed.proxy.line_delay = 0.25  # 64 tokens: longer than the drain
-    chat_id = new_chat(a, user)
-    origin = ask(a, user, chat_id)
-    elsewhere = attach(b, user, chat_id, pair_of(origin)["response_id"])
-    elsewhere.wait_for(lambda events: len(events) >= 2)
+    deployed["a"].stop()
+    deployed["a"].start(LLM_DRAIN_SECONDS=1)
+    a, origin, elsewhere = answering_on_a_read_on_b(deployed, line_delay=0.25)  # 64 tokens: longer than the drain
 
     a.signal(signal.SIGTERM)
 

@@ -305,6 +305,15 @@ def test_a_reader_of_another_process_follows_the_generation(auth_client, chat, l
     list(events)
 
 
+def run_of(pair_id, chat, user, *, uncounted=True, heartbeat_at=None, runner="elsewhere:1"):
+    """The run of a generation, as the process running it left it."""
+    heartbeat_at = heartbeat_at or timezone.now()
+    return Run.objects.create(
+        response_id=pair_id, chat_id=chat.id, branch_id=chat.active_branch_id, user=user,
+        uncounted=uncounted, runner=runner, started_at=heartbeat_at, heartbeat_at=heartbeat_at,
+    )
+
+
 def died_generating(chat, *, response, uncounted=False):
     """A pair left `generating` on the chat's active branch, its run left
     behind, by a process that died long ago (a crash, not a fake of ours:
@@ -315,10 +324,7 @@ def died_generating(chat, *, response, uncounted=False):
     )
     Branch.objects.filter(pk=chat.active_branch_id).update(message_count=3 if uncounted else 4)
     long_ago = timezone.now() - datetime.timedelta(minutes=5)
-    Run.objects.create(
-        response_id=dead.response_id, chat_id=chat.id, branch_id=chat.active_branch_id, user=chat.owner,
-        uncounted=uncounted, runner="gone:1", started_at=long_ago, heartbeat_at=long_ago,
-    )
+    run_of(dead.response_id, chat, chat.owner, uncounted=uncounted, heartbeat_at=long_ago, runner="gone:1")
     raw_buckets().update_one(
         {"chat_id": str(chat.id), "qa_pairs": {"$elemMatch": {"response_id": dead.response_id}}},
         {"$set": {"qa_pairs.$.saved_at": long_ago, "qa_pairs.$.timestamp": long_ago}},
@@ -356,10 +362,7 @@ def test_reconcile_leaves_the_count_of_a_live_generation_to_it(user, chat, setti
         chat_id=chat.id, branch_id=chat.active_branch_id, question="q", response="",
         generation={"status": "generating", "model": "m"},
     )
-    Run.objects.create(
-        response_id=live.response_id, chat_id=chat.id, branch_id=chat.active_branch_id, user=user,
-        uncounted=True, runner="alive:1", started_at=timezone.now(), heartbeat_at=timezone.now(),
-    )
+    run_of(live.response_id, chat, user)
 
     out = StringIO()
     call_command("reconcile_content", "--grace", "0", "--fix", stdout=out, stderr=StringIO())
@@ -388,10 +391,7 @@ def test_the_repair_of_a_stale_claim_is_read_at_once(auth_client, user, chat):
         chat_id=chat.id, branch_id=chat.active_branch_id, question="q", response="done",
         generation={"status": "complete", "model": "m"},
     )
-    Run.objects.create(
-        response_id=ended.response_id, chat_id=chat.id, branch_id=chat.active_branch_id, user=user,
-        uncounted=True, runner="gone:1", started_at=timezone.now(), heartbeat_at=timezone.now(),
-    )
+    run_of(ended.response_id, chat, user, runner="gone:1")
     before = auth_client.get(GET_BRANCHES, {"chat_id": str(chat.id)}).json()["branches"][0]["message_count"]
 
     out = StringIO()
@@ -426,11 +426,7 @@ def test_a_run_whose_pair_is_not_stored_yet_is_a_generation_starting(auth_client
     """Between the admission and the stored question (milliseconds) a second
     question is 409, however long the first takes; a run left so by a start
     whose process died (its heartbeat stopped) is taken over."""
-    run = Run.objects.create(
-        response_id=uuid.uuid4(), chat_id=chat.id, branch_id=chat.active_branch_id, user=user,
-        uncounted=True, runner="starting:1", started_at=timezone.now() - datetime.timedelta(minutes=5),
-        heartbeat_at=timezone.now(),
-    )
+    run = run_of(uuid.uuid4(), chat, user, runner="starting:1")
     body = {"chat_id": str(chat.id), "question": "Me too?"}
 
     refused = auth_client.post(ADD, body, format="json")
@@ -884,10 +880,7 @@ def generating_elsewhere(chat, user):
         chat_id=chat.id, branch_id=chat.active_branch_id, question="q", response="So far",
         generation={"status": "generating", "model": "m"},
     )
-    Run.objects.create(
-        response_id=pair.response_id, chat_id=chat.id, branch_id=chat.active_branch_id, user=user,
-        uncounted=True, runner="elsewhere:1", started_at=timezone.now(), heartbeat_at=timezone.now(),
-    )
+    run_of(pair.response_id, chat, user)
     return pair
 
 

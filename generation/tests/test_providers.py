@@ -313,30 +313,25 @@ def test_openai_http_error_is_a_model_error(openai_provider, model_proxy, status
     assert "sk-very-secret-key" not in caught.value.detail
 
 
-def test_openai_cut_stream_raises_model_error_after_some_text(openai_provider, model_proxy):
-    model_proxy.mode, model_proxy.cut_after = "cut", 4  # the role chunk, then 3 pieces of text
+@pytest.mark.parametrize(
+    ("mode", "detail"),
+    [
+        ("cut", "The language model server broke off its answer."),
+        ("error_event", "The language model server reported an error: the model ran out of memory"),
+    ],
+    ids=["connection cut", "error event"],
+)
+def test_a_stream_broken_off_after_some_text_says_how(openai_provider, model_proxy, mode, detail):
+    model_proxy.mode, model_proxy.cut_after = mode, 4  # the role chunk, then 3 pieces of text
     openai_provider.LLM_BASE_URL = model_proxy.url
     stream = providers.start(QUESTION)
     pieces = []
     with pytest.raises(ModelError) as caught:
         for piece in stream:
             pieces.append(piece)
-    assert caught.value.detail == "The language model server broke off its answer."
+    assert caught.value.detail == detail
     assert pieces
     assert stream.result is None
-    stream.close()
-
-
-def test_an_error_event_mid_stream_keeps_the_servers_message(openai_provider, model_proxy):
-    model_proxy.mode, model_proxy.cut_after = "error_event", 4
-    openai_provider.LLM_BASE_URL = model_proxy.url
-    stream = providers.start(QUESTION)
-    pieces = []
-    with pytest.raises(ModelError) as caught:
-        for piece in stream:
-            pieces.append(piece)
-    assert caught.value.detail == "The language model server reported an error: the model ran out of memory"
-    assert pieces
     stream.close()
 
 
