@@ -22,7 +22,7 @@ from .claims import Admission
 QUEUE_POLL = 0.05  # seconds between two looks for a place
 
 
-def admit(*, user_id: int, chat_id, branch_id, response_id, uncounted: bool) -> None:
+def admit(*, user_id, chat_id, branch_id, response_id, uncounted: bool) -> None:
     """Admit the generation `response_id` on this branch, or raise why not.
     Once admitted, this process keeps its run alive."""
     drain.refuse_if_draining()

@@ -66,7 +66,7 @@ def _db(field: str, value):
 
 
 def try_admit(
-    *, user_id: int, chat_id: uuid.UUID, branch_id: uuid.UUID, response_id: uuid.UUID, uncounted: bool
+    *, user_id, chat_id: uuid.UUID, branch_id: uuid.UUID, response_id: uuid.UUID, uncounted: bool
 ) -> tuple[Admission, Run | None]:
     """Insert the run if its branch is free and the deployment and the user
     have room, in one statement under one deployment-wide lock (two
@@ -74,11 +74,12 @@ def try_admit(
     how it went, with the branch's run when the branch is busy."""
     now = timezone.now()
     live_since = _db("heartbeat_at", now - datetime.timedelta(seconds=DEAD_AFTER))
+    user = _db("user", user_id)
     run = [
         _db("response_id", response_id),
         _db("chat_id", chat_id),
         _db("branch_id", branch_id),
-        user_id,
+        user,
         uncounted,
         False,
         runner(),
@@ -87,7 +88,7 @@ def try_admit(
     ]
     limits = [
         _db("branch_id", branch_id),
-        user_id,
+        user,
         live_since,
         settings.LLM_USER_CONCURRENCY,
         live_since,

@@ -53,6 +53,9 @@ def listen(on_stop: Callable[[str], None]) -> None:
 def _listen(on_stop: Callable[[str], None]) -> None:
     failures = 0
     while True:
+        if not eventlog.enabled():  # the settings changed under it (tests do)
+            time.sleep(1.0)
+            continue
         try:
             pubsub = eventlog.client(read_timeout=10.0).pubsub(ignore_subscribe_messages=True)
             pubsub.subscribe(CHANNEL)

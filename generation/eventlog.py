@@ -163,6 +163,8 @@ class Publisher:
                     self._cond.notify_all()
 
     def _write(self, batch: dict[str, list[dict]]) -> None:
+        if not enabled():
+            return  # no Redis any more (the settings changed): nobody to tell
         pipe = client().pipeline(transaction=False)
         started, ended = set(), set()
         for log_key, entries in batch.items():

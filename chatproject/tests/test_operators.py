@@ -13,6 +13,8 @@ import yaml
 from django.conf import settings
 from django.http.request import validate_host
 
+from generation.tests.model_fixtures import bundled_model
+
 ROOT = Path(__file__).resolve().parents[2]
 # Variables a developer's shell or CI may set, which would hide what a file does.
 CONFIG_VARIABLES = {
@@ -38,6 +40,39 @@ SHOW_SETTINGS = (
     "print(os.environ.get('CONTENT_BUCKET_BYTES'), bool(s.SECRET_KEY), s.DATABASES['default']['ENGINE'], "
     "s.CACHES['default']['BACKEND'])"
 )
+
+
+# --- the embedded defaults, as `make run` serves them --------------------------
+
+FIRST_QUESTION = """
+import django; django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.test import Client
+from rest_framework_simplejwt.tokens import AccessToken
+from accounts.models import User
+from generation.tests.model_fixtures import FAST_MAX_TOKENS
+from django.conf import settings
+settings.LLM_MAX_TOKENS = FAST_MAX_TOKENS
+user = User.objects.create_user(username="ada", password="correct-horse-battery")
+client = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+answer = client.post("/api/v1/chats/create-chat", {"question": "Hi!"}, content_type="application/json")
+print(answer.status_code, answer.json()["messages"][0]["status"])
+"""
+
+
+def test_a_newcomers_first_question_is_answered_on_the_embedded_defaults(tmp_path):
+    """SQLite, local memory, no Redis, mongomock and the model in the process:
+    what `make run` serves with nothing configured."""
+    bundled_model()
+
+    result = python(
+        FIRST_QUESTION, DJANGO_SETTINGS_MODULE="chatproject.settings.local",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", ENV_FILE=str(tmp_path / "none.env"),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["201", "complete"]
 
 
 # --- .env.example as copied --------------------------------------------------

@@ -286,7 +286,11 @@ def follow_elsewhere(source_class, chat, start):
     return snapshot.response, [(event.name, event.data) for event in followed if event is not None]
 
 
-@pytest.mark.parametrize("source_class", [readers._Log, readers._Store], ids=["event log", "store"])
+@pytest.mark.parametrize(
+    "source_class",
+    [pytest.param(readers._Log, marks=pytest.mark.requires_redis), readers._Store],
+    ids=["event log", "store"],
+)
 def test_a_reader_of_another_process_follows_the_generation(auth_client, chat, local_provider, settings, source_class):
     settings.LLM_MAX_TOKENS = 120
     response = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Describe a forest.", "stream": True}, format="json")
