@@ -5,7 +5,9 @@ Every event carries an SSE `id:` that any process computes alike: the number
 of the response's characters (Unicode code points, as Python counts them) a
 client holds once it has the event. `pair` says how much text it carries,
 each `delta` where its text ends, the lead events (`chat`, `branch`) 0; the
-last event (`done` or `error`) is `end`. A client that reconnects with
+generation's last event (`done` or `error`) is `end`. An `error` that ends a
+stream but not its generation (a server going away, a store lost mid-stream)
+carries the id of the event before it, so a reconnect goes on from there. A client that reconnects with
 `Last-Event-ID: n` (or `after=n`) therefore gets the text from character n
 on, then the end: nothing doubled, nothing lost, whichever process sent the
 events before and whichever sends them now — from its own memory, from the
@@ -45,6 +47,13 @@ def delta(response_id: str, text: str, offset: int) -> Event:
 
 def end(name: str, data) -> Event:
     return Event(name, data, END)
+
+
+def cut(data) -> Event:
+    """An `error` that ends a stream but not its generation (this server is
+    going away, or lost what it read from): its id is where the client got
+    to, so a reconnect with it goes on from there. Set by whoever sends it."""
+    return Event("error", data, "")
 
 
 def encode(event: Event) -> bytes:

@@ -13,6 +13,7 @@ far it got (`after`); then every character from there on, exactly once, in
 `delta`s; then `done` or `error`. While nothing is due, keep-alives.
 """
 
+import dataclasses
 import time
 from collections.abc import Iterator
 
@@ -78,6 +79,8 @@ def _source(*, chat_id, pair: StoredPair, position: int):
 def _deltas(response_id: str, pieces, *, sent: int) -> Iterator[events.Event | None]:
     for item in pieces:
         if item is None or isinstance(item, events.Event):
+            if item is not None and not item.id:
+                item = dataclasses.replace(item, id=str(sent))  # a cut: go on from here
             yield item
             if item is not None:
                 return
@@ -125,7 +128,7 @@ class _Store:
                 yield endings.stored_end_event(current, position=self.position)
                 return
             if drain.draining():
-                yield events.end("error", body_of(drain.leaving_error()))
+                yield events.cut(body_of(drain.leaving_error()))
                 return
             time.sleep(POLL_EVERY)
             if time.monotonic() - quiet_since >= settings.SSE_KEEP_ALIVE_SECONDS:
@@ -146,6 +149,7 @@ class _Log:
     def __init__(self, chat_id, pair: StoredPair, position: int):
         self.chat_id, self.pair, self.position = chat_id, pair, position
         self.entries = eventlog.read(pair.response_id)
+        self._sent = 0  # how far the log's text reaches (a later entry must start within it)
 
     def _logged_text(self) -> str | None:
         text, at = [], 0
@@ -185,7 +189,7 @@ class _Log:
         heard = quiet = time.monotonic()
         while True:
             if drain.draining():
-                yield events.end("error", body_of(drain.leaving_error()))
+                yield events.cut(body_of(drain.leaving_error()))
                 return
             entries = subscription.take(timeout=TAKE_EVERY)
             now = time.monotonic()
@@ -206,8 +210,6 @@ class _Log:
                 if stored is None or stored.status != GENERATING or len(stored.response) > self._sent:
                     yield from self._from_store(stored)
                     return
-
-    _sent = 0
 
     def _as_pieces(self, entries):
         for entry in entries:

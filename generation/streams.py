@@ -10,6 +10,7 @@ generation itself runs elsewhere (`worker`) and is not affected. A stream
 that cannot go on ends with an `error` event, never a cut connection.
 """
 
+import dataclasses
 import logging
 from collections.abc import Iterator
 
@@ -38,16 +39,22 @@ def event_stream(produced: Iterator[events.Event | None]) -> StreamingHttpRespon
 
     def body() -> Iterator[bytes]:
         release_database_connection()
+        last_id = "0"
         try:
             for event in produced:
-                yield events.KEEP_ALIVE if event is None else events.encode(event)
+                if event is None:
+                    yield events.KEEP_ALIVE
+                    continue
+                last_id = event.id
+                yield events.encode(event)
         except Exception as exc:  # noqa: BLE001 - the client must learn that the stream ended
             if isinstance(exc, DomainError):
                 error = exc
             else:
                 logger.exception("an event stream broke off")
                 error = ServiceUnavailable("The answer's stream broke off: re-attach to follow it.")
-            yield events.encode(events.end("error", body_of(error)))
+            # The generation may well go on: a reconnect with this id resumes it.
+            yield events.encode(dataclasses.replace(events.cut(body_of(error)), id=last_id))
 
     response = StreamingHttpResponse(body(), content_type=EVENT_STREAM)
     response["Cache-Control"] = "no-cache"
