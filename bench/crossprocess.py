@@ -5,7 +5,7 @@ deployment: `make bench` runs it after bench/generation.py (alone:
 Two server processes of the service (gunicorn with chatproject/gunicorn.py,
 one worker each, production settings) share PostgreSQL `chat_bench`, Redis
 database 14, one content store — the suite's MongoDB wire-protocol test
-double over mongomock (`chatproject.testing.mongo_wire`), not a MongoDB — and
+double over mongomock (`chatproject.tests.mongo_wire`), not a MongoDB — and
 llama.cpp's server (SmolLM2, one per process, as a deployment's model servers
 would be) behind the suite's proxy, all on this machine. Measured:
 
@@ -168,7 +168,7 @@ def main(argv=None):  # noqa: PLR0915 - one run, in order
     from bench.generation import llama_server
     from bench.run import ensure_database, reset_stores
     from bench.seed import user
-    from chatproject.testing import mongo_wire
+    from chatproject.tests import mongo_wire
     from generation.tests.deployment import ServiceProcess
     from generation.tests.model_fixtures import ModelProxy
 

@@ -1,6 +1,6 @@
-"""The MongoDB wire-protocol test double (chatproject/testing/mongo_wire.py),
+"""The MongoDB wire-protocol test double (chatproject/tests/mongo_wire.py),
 through the real pymongo driver, with the server in a process of its own as
-the suite runs it (`python -m chatproject.testing.mongo_wire --port 0`).
+the suite runs it (`python -m chatproject.tests.mongo_wire --port 0`).
 
 The double is one mongomock store, not a MongoDB: these tests pin down what
 the content repository relies on, not MongoDB's whole behaviour."""
@@ -17,7 +17,7 @@ import pytest
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, ConfigurationError, ConnectionFailure, DuplicateKeyError, OperationFailure
 
-from chatproject.testing.mongo_wire import MongoWireServer, server_process
+from chatproject.tests.mongo_wire import MongoWireServer, server_process
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 Every test runs on mongomock in process, on the suite's wire-protocol test
 double (one mongomock store in a server process of its own, reached through
-the real pymongo driver: chatproject/testing/mongo_wire.py, started once per
+the real pymongo driver: chatproject/tests/mongo_wire.py, started once per
 session), and once more on a real MongoDB when `MONGODB_URI` names one
 (`mongodb://…`; marker `real_mongo`), in a database whose name says "test"
 (`<its database>_contract_test`), dropped before and after each test:
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.conf import settings
 
-from chatproject.testing import mongo_wire
+from chatproject.tests import mongo_wire
 from chats import content_repository
 from chats.tests.stores import drop_all_content
 

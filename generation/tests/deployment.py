@@ -2,7 +2,7 @@
 processes: server processes of the service (gunicorn with the production
 configuration, as `make serve` and the image run it) sharing the suite's
 PostgreSQL database, its Redis, one content store — the suite's MongoDB
-wire-protocol test double (`chatproject.testing.mongo_wire`), not a MongoDB —
+wire-protocol test double (`chatproject.tests.mongo_wire`), not a MongoDB —
 and llama.cpp's server behind the suite's proxy (`model_fixtures.ModelProxy`).
 
 Fixtures (registered with the suite's plugins):
@@ -28,7 +28,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from chatproject.testing import mongo_wire
+from chatproject.tests import mongo_wire
 from chats import content_repository
 from chats.tests.stores import drop_all_content
 

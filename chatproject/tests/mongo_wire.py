@@ -9,7 +9,7 @@ driver's handshake uses), at an ordinary `mongodb://127.0.0.1:PORT/dbname`
 URI. It does not fix what mongomock lacks or does unlike MongoDB:
 docs/testing-content-store.md lists the differences.
 
-    python -m chatproject.testing.mongo_wire --port 0   # prints "listening on 127.0.0.1:PORT"
+    python -m chatproject.tests.mongo_wire --port 0   # prints "listening on 127.0.0.1:PORT"
 
 In process: `MongoWireServer()` with `start()` (returns the port), `uri(db)`, `stop()`.
 Standard library, `bson` (from pymongo) and mongomock only: no Django.
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import bson
 
-from chatproject.testing.mongo_commands import CODEC, Store
+from chatproject.tests.mongo_commands import CODEC, Store
 
 OP_REPLY, OP_QUERY, OP_MSG = 1, 2004, 2013
 HEADER = struct.Struct("<iiii")
@@ -138,9 +138,9 @@ class MongoWireServer(socketserver.ThreadingTCPServer):
 
 @contextlib.contextmanager
 def server_process(timeout=15):
-    """Run `python -m chatproject.testing.mongo_wire --port 0` in a process of
+    """Run `python -m chatproject.tests.mongo_wire --port 0` in a process of
     its own (as the suite's fixtures do) and yield its port; ended on exit."""
-    argv = [sys.executable, "-m", "chatproject.testing.mongo_wire", "--port", "0"]
+    argv = [sys.executable, "-m", "chatproject.tests.mongo_wire", "--port", "0"]
     process = subprocess.Popen(argv, cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, text=True)
     try:
         ready, _, _ = select.select([process.stdout], [], [], timeout)

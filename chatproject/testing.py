@@ -1,5 +1,8 @@
 """Helpers shared by the test suites of every app."""
 
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
 
 def error(code, detail, attr=None, error_type="client_error"):
     """The body of an API error with a single item."""
@@ -8,11 +11,6 @@ def error(code, detail, attr=None, error_type="client_error"):
 
 def client_for(user, **client_options):
     """An API client that sends a fresh access token of `user`."""
-    # Imported here, not at the top: `python -m chatproject.testing.mongo_wire`
-    # imports this package and must run without Django settings.
-    from rest_framework.test import APIClient
-    from rest_framework_simplejwt.tokens import AccessToken
-
     client = APIClient(**client_options)
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
     return client
