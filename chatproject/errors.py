@@ -96,9 +96,31 @@ class PayloadTooLarge(DomainError):
     status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
     code = "payload_too_large"
 
+    def __init__(self, detail=None, *, limit=None):
+        self.limit = limit or settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        super().__init__(detail)
+
     @property
     def default_detail(self):
-        return f"Request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        return f"Request body is larger than {self.limit} bytes."
+
+
+class UnsupportedFormat(DomainError):
+    """An import that is neither of the formats it reads; the detail says
+    where it stopped making sense."""
+
+    status = HTTPStatus.BAD_REQUEST
+    code = "unsupported_format"
+    default_detail = "Neither a branching-chat export nor a ChatGPT conversations.json."
+
+
+class TooManyConversations(DomainError):
+    status = HTTPStatus.BAD_REQUEST
+    code = "too_many_conversations"
+
+    @property
+    def default_detail(self):
+        return f"At most {settings.IMPORT_MAX_CONVERSATIONS} conversations are imported at once."
 
 
 class ServiceUnavailable(DomainError):

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("chats.urls")),
     path("", include("branches.urls")),
     path("", include("generation.urls")),
+    path("", include("transfer.urls")),
 ]
 
 urlpatterns = [

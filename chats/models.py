@@ -48,9 +48,19 @@ class Chat(models.Model):
     active_branch = models.ForeignKey(
         "Branch", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=True
     )
+    # Where an imported chat came from ("<format>:<id there>"): importing the
+    # same conversation again is refused while this chat exists.
+    imported_from = models.CharField(max_length=300, null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "chats"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "imported_from"],
+                condition=Q(imported_from__isnull=False),
+                name="chats_imported_once_per_owner",
+            ),
+        ]
         indexes = [
             # list-chats: one user's chats, most recently active first (keyset).
             models.Index(fields=["owner", "-updated_at", "-id"], name="chats_owner_activity"),

@@ -9,10 +9,11 @@ size limit. A server that hands over the raw stream (runserver) gets a 411.
 
 import io
 
-from django.conf import settings
 from django.http import JsonResponse
 
 from chatproject.errors import error_body
+
+from .parsers import body_limit
 
 READ_SIZE = 64 * 1024
 
@@ -31,7 +32,7 @@ class ChunkedBodyMiddleware:
                     "length_required",
                     "A request body needs a Content-Length header; chunked bodies are not accepted here.",
                 )
-            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            limit = body_limit(request.path_info)
             body = _read_at_most(meta["wsgi.input"], limit + 1)
             if len(body) > limit:
                 return _error(413, "payload_too_large", f"Request body is larger than {limit} bytes.")

@@ -102,7 +102,8 @@ def _examples(status, *, invalid, unauthorized, missing, conflicts, method, json
 
     if status == 400:
         attr, code, detail = invalid
-        found = [example(f"Invalid `{attr}`", error_body(status=status, code=code, detail=detail, attr=attr))]
+        summary = f"Invalid `{attr}`" if attr else code
+        found = [example(summary, error_body(status=status, code=code, detail=detail, attr=attr))]
         if json_body:
             found.append(
                 example(

@@ -18,17 +18,42 @@ from chatproject.errors import PayloadTooLarge
 UTF8_NAMES = {"utf-8", "utf8"}
 
 
+# The one route whose bodies may be larger than Django's limit.
+IMPORT_PATH = "/api/v1/chats/import-chats"
+# A multipart body's boundaries and part headers around the file.
+MULTIPART_ENVELOPE_BYTES = 16 * 1024
+
+
+def body_limit(path_info):
+    """The most bytes a request body to this path may have: Django's limit,
+    except on the import route, which takes files up to `IMPORT_MAX_BYTES`
+    (plus room for a multipart envelope)."""
+    if path_info == IMPORT_PATH:
+        return settings.IMPORT_MAX_BYTES + MULTIPART_ENVELOPE_BYTES
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
 class LimitedJSONParser(JSONParser):
+    def limit(self):
+        return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
     def parse(self, stream, media_type=None, parser_context=None):
         charset = parse_header_parameters(media_type or "")[1].get("charset")
         if charset is not None and charset.lower() not in UTF8_NAMES:
             raise UnsupportedMediaType(media_type, detail=f'Unsupported charset "{charset}": JSON must be UTF-8.')
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = self.limit()
         body = stream.read(limit + 1) if stream is not None else b""
         if len(body) > limit:
-            raise PayloadTooLarge()
+            raise PayloadTooLarge(limit=limit)
         try:
             return super().parse(io.BytesIO(body), media_type, parser_context)
         except RecursionError:
             # A kilobyte of "[[[[…" is valid JSON too deep for Python's parser.
             raise ParseError("JSON parse error - nested too deeply.") from None
+
+
+class ImportJSONParser(LimitedJSONParser):
+    """A JSON import body, up to `IMPORT_MAX_BYTES`."""
+
+    def limit(self):
+        return settings.IMPORT_MAX_BYTES

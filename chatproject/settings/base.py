@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "chats",
     "branches",
     "generation",
+    "transfer",
     "webclient",
 ]
 
@@ -95,6 +96,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 # imports all read this one setting (a column width: change it with a migration).
 MAX_TITLE_CHARS = 200
 MAX_MESSAGE_CHARS = env.int("MAX_MESSAGE_CHARS", default=100_000)
+# import-chats: the largest file (or JSON body) it takes, and how many
+# conversations one file may hold. The import_chat command has no limit.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+IMPORT_MAX_CONVERSATIONS = env.int("IMPORT_MAX_CONVERSATIONS", default=1000)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -114,6 +119,8 @@ REST_FRAMEWORK = {
     # No OPTIONS metadata pages: every route answers only its own method (and
     # HEAD for reads); CORS preflights are answered by django-cors-headers.
     "DEFAULT_METADATA_CLASS": None,
+    # `?format=` is export-chat's own parameter, not a renderer override.
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 # Browser front ends on other origins (comma separated, e.g. https://chat.example.com).

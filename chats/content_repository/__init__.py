@@ -8,6 +8,7 @@ functions exported here. One job per module:
 - `documents`: the MongoEngine document of a bucket and its indexes;
 - `buckets`: the hot path (appends, page reads, finding a pair, fork lists,
   deletions);
+- `bulk`: a whole chat's pairs written or read in one call (imports, exports);
 - `maintenance`: scans and repairs for the operators' commands.
 
 Driver errors that mean "MongoDB is unreachable" leave the package as
@@ -36,6 +37,7 @@ from .buckets import (
     remove_fork,
     save_generation,
 )
+from .bulk import new_pair, read_chat, write_chat
 from .connection import calls, connect, database_name, is_ephemeral, ping
 from .maintenance import (
     bucket_outlines,
@@ -69,12 +71,15 @@ __all__ = [
     "existing_indexes",
     "is_ephemeral",
     "locate_pair",
+    "new_pair",
     "pair_tallies",
     "ping",
     "read_all_pairs",
+    "read_chat",
     "read_pair",
     "read_pairs_before",
     "remove_fork",
     "save_generation",
     "renumber_buckets",
+    "write_chat",
 ]
