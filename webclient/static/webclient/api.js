@@ -118,13 +118,15 @@ function urlOf(path, query) {
 
 async function send(method, path, { query, body, access, accept = "application/json", signal } = {}) {
   const headers = { Accept: accept };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  // A file goes as multipart form data, whose boundary the browser writes.
+  const form = body instanceof FormData;
+  if (body !== undefined && !form) headers["Content-Type"] = "application/json";
   if (access) headers.Authorization = `Bearer ${access}`;
   try {
     return await fetch(urlOf(path, query), {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || form ? body : JSON.stringify(body),
       signal,
       cache: "no-store",
     });
@@ -247,4 +249,26 @@ export const branches = {
     json("PUT", "branches/rename-branch", { body: { chat_id: chatId, branch_id: branchId, name } }),
   remove: ({ chatId, branchId, cascade }) =>
     json("DELETE", "branches/delete-branch", { query: { chat_id: chatId, branch_id: branchId, cascade: cascade ? "true" : "false" } }),
+};
+
+// The file name a download was given (Content-Disposition), or `fallback`.
+function filenameOf(response, fallback) {
+  const header = response.headers.get("Content-Disposition") ?? "";
+  const encoded = /filename\*=utf-8''([^;]+)/i.exec(header);
+  if (encoded) return decodeURIComponent(encoded[1]);
+  return /filename="([^"]+)"/.exec(header)?.[1] ?? fallback;
+}
+
+export const transfer = {
+  // format: "json" (the whole tree), "chatgpt" or "markdown" (the active path).
+  async download({ chatId, format }) {
+    const response = await request("GET", "chats/export-chat", { query: { chat_id: chatId, format }, accept: "*/*" });
+    return { blob: await response.blob(), filename: filenameOf(response, `chat.${format === "markdown" ? "md" : "json"}`) };
+  },
+  // Our export or a ChatGPT conversations.json: {imported: [...], skipped: [...]}.
+  upload({ file }) {
+    const form = new FormData();
+    form.append("file", file);
+    return json("POST", "chats/import-chats", { body: form });
+  },
 };

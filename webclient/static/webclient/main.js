@@ -12,6 +12,7 @@ import * as dialogs from "./views/dialogs.js";
 import * as layout from "./views/layout.js";
 import * as notices from "./views/notices.js";
 import * as session from "./views/session.js";
+import * as transfer from "./views/transfer.js";
 import * as tree from "./views/tree.js";
 
 // Never a blank or silently stuck page: anything that escapes is said.
@@ -21,5 +22,5 @@ window.addEventListener("unhandledrejection", (event) => {
 });
 window.addEventListener("error", () => notify("Something went wrong on this page. Reload it to start again."));
 
-for (const view of [notices, dialogs, layout, session, chats, conversation, tree]) view.mount();
+for (const view of [notices, dialogs, layout, session, chats, conversation, tree, transfer]) view.mount();
 start();
