@@ -10,6 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
@@ -144,14 +145,19 @@ class TransferViewSet(viewsets.GenericViewSet):
 
 def _document(request, limit):
     """The parsed document of a JSON body or of a multipart `file`."""
-    if request.content_type.startswith("multipart/"):
-        upload = request.data.get("file")
-        if upload is None or isinstance(upload, str):
-            raise UnsupportedFormat("A multipart import needs its file in the field `file`.")
-        if upload.size > limit:
-            raise PayloadTooLarge(limit=limit)
-        try:
-            return json.loads(upload.read())
-        except (ValueError, RecursionError) as exc:
-            raise UnsupportedFormat(f"The file is not JSON: {exc}") from None
-    return request.data
+    parser = request.negotiator.select_parser(request, request.parsers)
+    if parser is None:
+        raise UnsupportedMediaType(request.content_type)
+    if isinstance(parser, ImportJSONParser):
+        # Parsed here from the stream: DRF's own JSON parsing reads
+        # `request.body`, which Django caps at DATA_UPLOAD_MAX_MEMORY_SIZE.
+        return {} if request.stream is None else parser.parse(request.stream, request.content_type, request.parser_context)
+    upload = request.data.get("file")  # multipart, the only other parser
+    if upload is None or isinstance(upload, str):
+        raise UnsupportedFormat("A multipart import needs its file in the field `file`.")
+    if upload.size > limit:
+        raise PayloadTooLarge(limit=limit)
+    try:
+        return json.loads(upload.read())
+    except (ValueError, RecursionError) as exc:
+        raise UnsupportedFormat(f"The file is not JSON: {exc}") from None

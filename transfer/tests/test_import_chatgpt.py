@@ -1,6 +1,7 @@
 """import-chats with ChatGPT's conversations.json: each shape of tree gives
 exactly the chats, branches, active path and result lists it must."""
 
+import io
 import json
 
 import pytest
@@ -290,3 +291,32 @@ def test_import_needs_a_login(api_client):
     response = api_client.post(IMPORT, [conversation(chain("q", "a"))], format="json")
 
     assert response.status_code == 401
+
+
+def test_a_body_over_a_mebibyte_is_taken_here_also_when_chunked(auth_client, settings):
+    # 1.5 MiB: over the limit of every other route, under IMPORT_MAX_BYTES.
+    long_answer = "An owl. " * 24_000
+    document = json.dumps(
+        [conversation(chain("q", long_answer[:99_000], "q2", long_answer[:99_000]), title=f"Long {i}") for i in range(8)]
+    ).encode()
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE < len(document) < settings.IMPORT_MAX_BYTES
+    chunked = {"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": io.BytesIO(document), "wsgi.input_terminated": True}
+
+    plain = auth_client.post(IMPORT, document, content_type="application/json")
+    as_chunks = auth_client.generic("POST", IMPORT, content_type="application/json", **chunked)
+
+    assert plain.status_code == 201
+    assert [entry["title"] for entry in plain.json()["imported"]] == [f"Long {i}" for i in range(8)]
+    assert as_chunks.status_code == 201
+    assert [entry["code"] for entry in as_chunks.json()["skipped"]] == ["already_imported"] * 8
+
+
+def test_bodies_of_other_kinds(auth_client):
+    as_text = auth_client.post(IMPORT, "[]", content_type="text/plain")
+    no_file = auth_client.post(IMPORT, {"other": "x"}, format="multipart")
+    not_json = auth_client.post(IMPORT, b"[{", content_type="application/json")
+
+    assert (as_text.status_code, as_text.json()) == (415, error("unsupported_media_type", 'Unsupported media type "text/plain" in request.'))
+    assert (no_file.status_code, no_file.json()) == (400, error("unsupported_format", "A multipart import needs its file in the field `file`."))
+    assert not_json.status_code == 400
+    assert not_json.json()["errors"][0]["code"] == "parse_error"
