@@ -85,9 +85,12 @@ def _remove_orphan_chat(chat_id, grace):
 
 
 def _recent(buckets, grace):
-    """Whether any pair in these buckets was written within `grace` seconds."""
+    """Whether any pair in these buckets was written within `grace` seconds
+    (an imported bucket says when it was written: its pairs keep old times)."""
     since = timezone.now() - datetime.timedelta(seconds=grace)
-    return any(p["timestamp"] > since for b in buckets for p in b["qa_pairs"])
+    return any(
+        b.get("written_at", since) > since or any(p["timestamp"] > since for p in b["qa_pairs"]) for b in buckets
+    )
 
 
 def repair_chat(*, chat_id: str, grace: int) -> int:

@@ -45,6 +45,7 @@ MATRIX = {
     "messages-regenerate": ("post", {"chat_id", "response_id"}, {}),
     "messages-stop-generation": ("post", {"chat_id", "response_id"}, {}),
     "messages-stream-message": ("get", {"chat_id", "response_id"}, {}),
+    "chats-export-chat": ("get", {"chat_id"}, {}),
 }
 # Ids that may travel in the query string rather than the body.
 QUERY_OR_BODY = {"chat_id", "branch_id"}
@@ -57,6 +58,7 @@ WITHOUT_IDS = {
     "auth-me",
     "chats-create-chat",
     "chats-list-chats",
+    "chats-import-chats",  # whatever ids a file names, an import makes new chats of the caller's
 }
 
 

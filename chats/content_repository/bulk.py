@@ -61,7 +61,7 @@ def write_chat(*, chat_id: Id, branches: list[tuple[Id, list[dict]]]) -> int:
 
 def _buckets(chat_id, branch_id, pairs):
     max_pairs, max_bytes = settings.CONTENT_BUCKET_SIZE, settings.CONTENT_BUCKET_BYTES
-    buckets, current = [], None
+    buckets, current, written_at = [], None, _now()
     for pair in pairs:
         size = len(bson.encode(pair)) + len(bson.encode({"0": pair["response_id"]}))
         if current is None or current["count"] >= max_pairs or current["bytes"] + size > max_bytes:
@@ -69,6 +69,9 @@ def _buckets(chat_id, branch_id, pairs):
                 current["closed"] = True
             start = current["end"] if current else 0
             current = {
+                # When it was written, for reconcile_content's grace period:
+                # imported pairs keep their old timestamps.
+                "written_at": written_at,
                 "chat_id": chat_id,
                 "branch_id": branch_id,
                 "seq": len(buckets),

@@ -70,6 +70,7 @@ def bucket_outlines(*, chat_id) -> list[dict]:
                     "qa_pairs.branches": 1,
                     "qa_pairs.status": 1,
                     "qa_pairs.saved_at": 1,
+                    "written_at": 1,
                 },
             )
             .sort([("branch_id", 1), ("seq", 1)])

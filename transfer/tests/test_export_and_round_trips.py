@@ -1,9 +1,12 @@
 """export-chat in each format, and round trips through import-chats."""
 
 import json
+import uuid
+from io import StringIO
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -258,3 +261,25 @@ def test_mongodb_down_imports_nothing(user, mongo_down):
         503, error("service_unavailable", "The content store is unavailable. Try again later.", error_type="server_error")
     )
     assert not Chat.objects.exists()
+
+
+def test_reconcile_leaves_an_import_in_flight_alone(user):
+    # An import's content is written a moment before its chat's rows; its
+    # pairs carry times of years ago.
+    plan = plan_from_conversation(conversation(chain("q", "a")), "[0]")
+    pair = {"question": "q", "response": "a", "timestamp": plan.branches[0].pairs[0].timestamp}
+    in_flight = uuid.uuid4()
+    content_repository.write_chat(chat_id=in_flight, branches=[(uuid.uuid4(), [content_repository.new_pair(**pair)])])
+
+    soon = run("reconcile_content", "--fix")
+    later = run("reconcile_content", "--grace", "0", "--fix")
+
+    assert soon.splitlines()[-2:] == ["problems found: 0", "repaired: 0"]
+    assert later.splitlines()[-2:] == ["problems found: 1", "repaired: 1"]
+    assert content_repository.content_chat_ids() == set()
+
+
+def run(*args):
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=StringIO())
+    return out.getvalue()
