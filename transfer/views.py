@@ -11,10 +11,11 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import UnsupportedMediaType
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from chatproject.api.openapi import errors
+from chatproject.api.openapi import IDS_IN_BODY_NOTES, errors
 from chatproject.api.params import validated
 from chatproject.api.parsers import MULTIPART_ENVELOPE_BYTES, ImportJSONParser
 from chatproject.errors import PayloadTooLarge, TooManyConversations, UnsupportedFormat
@@ -25,7 +26,27 @@ from .exports import export_document
 from .serializers import ExportQuerySerializer, ImportFileSerializer, ImportResultSerializer
 
 
+# Our export is an object; ChatGPT's conversations.json an array of them
+# (one conversation object alone is imported too).
+EITHER_FORMAT = {
+    "oneOf": [
+        {"type": "object", "additionalProperties": True, "description": "Our `json` export, or one ChatGPT conversation."},
+        {"type": "array", "items": {"type": "object", "additionalProperties": True}, "description": "A ChatGPT conversations.json."},
+    ]
+}
+
+
+class FormatIsAParameter(DefaultContentNegotiation):
+    """`?format=` is export-chat's own parameter, not DRF's renderer
+    override (which would answer 404 for `chatgpt` and `markdown`)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class TransferViewSet(viewsets.GenericViewSet):
+    content_negotiation_class = FormatIsAParameter
+
     @extend_schema(
         operation_id="chats_export_chat",
         tags=["chats"],
@@ -42,7 +63,7 @@ class TransferViewSet(viewsets.GenericViewSet):
         parameters=[ExportQuerySerializer],
         responses={
             (200, "application/json"): OpenApiResponse(
-                OpenApiTypes.OBJECT,
+                EITHER_FORMAT,
                 description="`json` or `chatgpt`.",
                 examples=[
                     OpenApiExample("format=json", value=examples.NATIVE, response_only=True),
@@ -55,10 +76,10 @@ class TransferViewSet(viewsets.GenericViewSet):
                 examples=[OpenApiExample("format=markdown", value=examples.MARKDOWN, response_only=True)],
             ),
             **errors(
-                400, 401, 404, 405, 429, 503,
+                400, 401, 404, 405, 413, 415, 429, 503,
                 method="GET",
-                json_body=False,
                 invalid=("format", "invalid_choice", '"pdf" is not a valid choice.'),
+                notes=IDS_IN_BODY_NOTES,
             ),
         },
     )
@@ -91,7 +112,7 @@ class TransferViewSet(viewsets.GenericViewSet):
             "half-imported: each chat is written whole or not at all."
         ),
         request={
-            "application/json": {"type": "object", "additionalProperties": True},
+            "application/json": EITHER_FORMAT,
             "multipart/form-data": ImportFileSerializer,
         },
         examples=[

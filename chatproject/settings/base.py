@@ -119,8 +119,6 @@ REST_FRAMEWORK = {
     # No OPTIONS metadata pages: every route answers only its own method (and
     # HEAD for reads); CORS preflights are answered by django-cors-headers.
     "DEFAULT_METADATA_CLASS": None,
-    # `?format=` is export-chat's own parameter, not a renderer override.
-    "URL_FORMAT_OVERRIDE": None,
 }
 
 # Browser front ends on other origins (comma separated, e.g. https://chat.example.com).

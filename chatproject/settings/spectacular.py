@@ -33,10 +33,12 @@ SPECTACULAR_SETTINGS = {
         "ChatStatusEnum": "chats.models.ChatStatus",
         "PairStatusEnum": "chats.content_repository.PAIR_STATUSES",
         "GenerationErrorCodeEnum": "chatproject.errors.GENERATION_ENDING_CODES",
+        "ImportSkipCodeEnum": "transfer.serializers.SKIP_CODES",
     },
     "TAGS": [
         {"name": "auth", "description": "Accounts and JWT tokens: register, log in, refresh, log out."},
-        {"name": "chats", "description": "Chats: create, read a page of the shown branch's path, retitle, list, delete."},
+        {"name": "chats", "description": "Chats: create, read a page of the shown branch's path, retitle, list, delete; "
+            "download one as a file (our JSON, ChatGPT's format, Markdown) and import files of either JSON format."},
         {"name": "messages", "description": "Question/response pairs: append to a branch (answered by the model when the response "
             "is left out, streamed on request), read a page of its path, regenerate, stop a generation, "
             "re-attach to one."},

@@ -84,6 +84,8 @@ ERRORS_BY_OPERATION = {
     "branches_set_active_branch": {400, 401, 404, 405, 409, 413, 415, 429, 503},
     "branches_rename_branch": {400, 401, 404, 405, 409, 413, 415, 429, 503},
     "branches_delete_branch": {400, 401, 404, 405, 409, 413, 415, 429, 503},
+    "chats_export_chat": {400, 401, 404, 405, 413, 415, 429, 503},
+    "chats_import_chats": {400, 401, 405, 413, 415, 429, 503},
     "health": {405, 503},
 }
 
@@ -161,7 +163,9 @@ def test_models_come_first_and_the_error_schemas_after_them(schema):
     errors = [name for name in names if name.startswith("Error")]
     assert errors == [f"Error{status}" for status in (400, 401, 404, 405, 409, 413, 415, 429, 502, 503, 504)]
     assert names[-len(errors):] == errors
-    assert len(names) - len(errors) < 35
+    # The model components stay few (drf-spectacular splits a shape it sees
+    # twice into two components when their names differ).
+    assert len(names) - len(errors) < 40
 
 
 def test_samples_look_like_real_data(schema):

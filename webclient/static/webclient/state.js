@@ -5,7 +5,7 @@
 // Topics: "session", "chats", "chat" (the open chat: its title, status,
 // branch), "pairs" (the whole conversation), "pair" (one pair changed, with
 // its response_id: a streamed answer), "branches" (the tree), "notice",
-// "imported" (an import of chats from a file).
+// "imported" (chats brought in from a file).
 
 export const state = {
   user: null, // {id, username, email} once signed in
@@ -25,7 +25,7 @@ export const state = {
   // response_id -> AbortController of the stream this page reads for it.
   following: new Map(),
   notices: [], // [{id, text}] shown above everything
-  imported: null, // an import: {busy: file name}, then {file, imported, skipped}
+  imported: null, // chats brought in from a file: {busy: file name}, then {file, imported, skipped}
 };
 
 const subscribers = new Map();

@@ -1,5 +1,5 @@
 // What a person can do with files: download the open chat (each format) and
-// import chats from a file. Actions like those of actions.js: they call the
+// bring chats in from a file. Actions like those of actions.js: they call the
 // API, update the state and publish what changed; errors become notices.
 
 import * as api from "./api.js";

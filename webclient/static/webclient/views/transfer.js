@@ -1,4 +1,4 @@
-// Download the open chat (the menu in the chat's header) and import chats
+// Download the open chat (the menu in the chat's header) and bring chats in
 // from a file (the chats panel), with what was imported and skipped, and why.
 
 import { closeImport, downloadChat, importChats } from "../transfer.js";
