@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/generation.py
 	$(BIN)/python bench/crossprocess.py
+	$(BIN)/python bench/transfer.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache db.sqlite3 staticfiles

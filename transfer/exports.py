@@ -32,8 +32,10 @@ def export_document(chat, format, *, progress=None):
     ordered = subtree(branches=branches, top=next(b for b in branches if b.parent_id is None))
     if format == "chatgpt":
         conversation = chatgpt.export_conversation(chat, ordered, content_repository.read_chat(chat_id=chat.id))
-        # An array of one: the file is a conversations.json as ChatGPT writes it.
-        return Export(_json([conversation]), "application/json", f"{name}.conversations.json")
+        # An array of one: the file is a conversations.json as ChatGPT writes
+        # it, without indentation (a node is a dozen lines indented).
+        text = json.dumps([conversation], ensure_ascii=False, separators=(",", ":")) + "\n"
+        return Export(text, "application/json", f"{name}.conversations.json")
     walk = {} if progress is None else {"progress": progress}
     return Export(_json(native.export_tree(chat, ordered, **walk)), "application/json", f"{name}.json")
 

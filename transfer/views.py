@@ -15,6 +15,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from chatproject import collector
 from chatproject.api.openapi import IDS_IN_BODY_NOTES, errors
 from chatproject.api.params import validated
 from chatproject.api.parsers import MULTIPART_ENVELOPE_BYTES, ImportJSONParser
@@ -145,18 +146,21 @@ class TransferViewSet(viewsets.GenericViewSet):
         limit = settings.IMPORT_MAX_BYTES
         if int(request.META.get("CONTENT_LENGTH") or 0) > limit + MULTIPART_ENVELOPE_BYTES:
             raise PayloadTooLarge(limit=limit)
-        document = _document(request, limit)
-        try:
-            result = services.import_document(
-                document,
-                owner=request.user,
-                keep_hidden=False,
-                max_conversations=settings.IMPORT_MAX_CONVERSATIONS,
-            )
-        except plan.UnsupportedFormat as exc:
-            raise UnsupportedFormat(str(exc)) from None
-        except services.TooManyConversations as exc:
-            raise TooManyConversations(str(exc)) from None
+        # A file of thousands of pairs: see chatproject/collector.py.
+        with collector.paused():
+            document = _document(request, limit)
+            try:
+                result = services.import_document(
+                    document,
+                    owner=request.user,
+                    keep_hidden=False,
+                    max_conversations=settings.IMPORT_MAX_CONVERSATIONS,
+                )
+            except plan.UnsupportedFormat as exc:
+                raise UnsupportedFormat(str(exc)) from None
+            except services.TooManyConversations as exc:
+                raise TooManyConversations(str(exc)) from None
+            del document
         body = {
             "imported": [{**chat, "chat_id": str(chat["chat_id"])} for chat in result.imported],
             "skipped": result.skipped,

@@ -3,6 +3,7 @@ import json
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from chatproject import collector
 from chatproject.progress import progress
 from chats import content_repository
 from transfer import chatgpt, native
@@ -56,12 +57,13 @@ class Command(BaseCommand):
                     self.stdout.write(f"dry run: would skip {title!r}: {plan.code}: {plan.detail}")
             return
         try:
-            result = import_document(
-                data,
-                owner=user,
-                keep_hidden=True,
-                progress=lambda items, total: progress(items, total=total, stream=self.stderr, label="conversations imported"),
-            )
+            with collector.paused():  # see chatproject/collector.py
+                result = import_document(
+                    data,
+                    owner=user,
+                    keep_hidden=True,
+                    progress=lambda items, total: progress(items, total=total, stream=self.stderr, label="conversations imported"),
+                )
         except content_repository.ContentStoreUnavailable as exc:
             raise CommandError(f"MongoDB is unreachable: {exc} (chats imported before this stay; run again to import the rest)") from exc
         for chat in result.imported:
