@@ -45,6 +45,7 @@ from .plan import (
     branches_from_pair_tree,
     checked_text,
     checked_title,
+    source_id,
 )
 
 FORMAT = "chatgpt"
@@ -84,6 +85,7 @@ def plan_from_conversation(conversation, where) -> ChatPlan:
         branch.created_at = branch.pairs[0].timestamp
     first_question = planned[top[0]].question
     source = conversation.get("conversation_id") or conversation.get("id")
+    source = source_id(source) if isinstance(source, str) and source else None
     return ChatPlan(
         title=checked_title(conversation.get("title") if isinstance(conversation.get("title"), str) else "")
         or default_title(first_question),
@@ -91,7 +93,7 @@ def plan_from_conversation(conversation, where) -> ChatPlan:
         updated_at=max(updated, created),
         branches=branches,
         active=active,
-        source=f"{FORMAT}:{source}" if isinstance(source, str) and source else None,
+        source=f"{FORMAT}:{source}" if source else None,
         dropped_parts=sum(_text(mapping[node]["message"])[1] for node in {n for p in pairs.values() for n in (p[0], *p[1])}),
     )
 
@@ -115,6 +117,8 @@ def _mapping(conversation, where):
 
 def _tree(mapping, where):
     """Each node's parent and ordered children; Skip when they make no tree."""
+    if not mapping:
+        raise Skip("no_pairs", f"{where}: the conversation holds no question")
     parents = {key: node.get("parent") for key, node in mapping.items()}
     roots = [key for key, parent in parents.items() if parent is None]
     for key, parent in parents.items():
@@ -144,7 +148,7 @@ def _kind(message):
     if message is None:
         return None
     role = message["author"].get("role")
-    hidden = (message.get("metadata") or {}).get("is_visually_hidden_from_conversation") is True
+    hidden = _metadata(message).get("is_visually_hidden_from_conversation") is True
     return role if role in ("user", "assistant") and not hidden else None
 
 
@@ -207,16 +211,21 @@ def _planned_pair(mapping, question_id, chain, last_time, where):
 
 def _text(message):
     """(the message's text, how many parts of it were not text)."""
-    content = message.get("content") or {}
-    parts = content.get("parts")
-    if content.get("content_type") not in ("text", "multimodal_text") or not isinstance(parts, list):
+    content = message.get("content")
+    parts = content.get("parts") if isinstance(content, dict) else None
+    if not isinstance(parts, list) or content.get("content_type") not in ("text", "multimodal_text"):
         return "", 1
     texts = [part for part in parts if isinstance(part, str)]
     return "\n\n".join(text for text in texts if text), len(parts) - len(texts)
 
 
+def _metadata(message):
+    metadata = message.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
 def _generation(answer):
-    metadata = answer.get("metadata") or {}
+    metadata = _metadata(answer)
     model = metadata.get("model_slug")
     model = model if isinstance(model, str) and 0 < len(model) <= 200 else None
     details = metadata.get("finish_details")

@@ -35,7 +35,7 @@ from chatproject.errors import GENERATION_ENDING_CODES
 from chats import content_repository
 from chats.models import ChatStatus
 
-from .plan import ChatPlan, PlannedBranch, PlannedPair, UnsupportedFormat
+from .plan import ChatPlan, PlannedBranch, PlannedPair, UnsupportedFormat, source_id
 
 FORMAT = "branching-chat"
 VERSION = 1
@@ -161,7 +161,7 @@ def _plan(data):
         updated_at=_when(chat["updated_at"], "chat.updated_at"),
         branches=planned,
         active=index_of[data["active_branch_id"]],
-        source=f"{FORMAT}:{chat['id']}" if isinstance(chat.get("id"), str) else None,
+        source=f"{FORMAT}:{source_id(chat['id'])}" if isinstance(chat.get("id"), str) and chat["id"] else None,
         **flags,
     )
 

@@ -8,6 +8,7 @@ into branches for formats that know no branches.
 
 import dataclasses
 import datetime
+import hashlib
 
 from django.conf import settings
 
@@ -75,19 +76,34 @@ class ChatPlan:
 def checked_text(text, what, where):
     """Text as stored: valid UTF-8 (a lone surrogate, which JSON allows,
     becomes U+FFFD), no NUL, within the limit, else Skip `too_large`."""
-    if "\x00" in text:
-        text = text.replace("\x00", "")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    text = storable(text)
     if len(text) > settings.MAX_MESSAGE_CHARS:
         raise Skip("too_large", f"{where}: the {what} has {len(text)} characters, more than {settings.MAX_MESSAGE_CHARS}")
     return text
 
 
+def storable(text):
+    """`text` as both stores take it: no NUL, and a lone surrogate (which
+    JSON's \\ud800 escapes allow) replaced by U+FFFD."""
+    text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
+
+
+def source_id(text):
+    """A conversation's id as kept to recognise it (`Chat.imported_from`):
+    as it is, or a digest of it when it is long."""
+    text = storable(text)
+    if len(text) <= 200:
+        return text
+    return "sha256-" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def checked_title(title):
-    title = (title or "").strip()
+    title = storable(title or "").strip()
     return title[: settings.MAX_TITLE_CHARS].strip() if title else ""
 
 

@@ -22,7 +22,7 @@ from chats.models import Branch, Chat
 from chats.services import chat_content_discard
 
 from . import chatgpt, native
-from .plan import ChatPlan, Skip, UnsupportedFormat
+from .plan import ChatPlan, Skip, UnsupportedFormat, storable
 
 
 @dataclasses.dataclass
@@ -55,10 +55,11 @@ def read_document(data, *, max_conversations=None):
     read = []
     for index, conversation in enumerate(conversations):
         title = conversation.get("title") if isinstance(conversation, dict) else None
+        title = storable(title) if isinstance(title, str) else None
         try:
-            read.append((index, title if isinstance(title, str) else None, chatgpt.plan_from_conversation(conversation, f"[{index}]")))
+            read.append((index, title, chatgpt.plan_from_conversation(conversation, f"[{index}]")))
         except Skip as skip:
-            read.append((index, title if isinstance(title, str) else None, skip))
+            read.append((index, title, skip))
     return chatgpt.FORMAT, read
 
 

@@ -320,3 +320,36 @@ def test_bodies_of_other_kinds(auth_client):
     assert (no_file.status_code, no_file.json()) == (400, error("unsupported_format", "A multipart import needs its file in the field `file`."))
     assert not_json.status_code == 400
     assert not_json.json()["errors"][0]["code"] == "parse_error"
+
+
+def odd(**message_fields):
+    """A one-pair conversation whose answer has these fields instead."""
+    answer = {**assistant("a"), **message_fields}
+    return conversation([("u1", "root", user("q")), ("a1", "u1", answer)], title="Odd")
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        [odd(content="a plain string")],
+        [odd(content={"content_type": "text", "parts": "not a list"})],
+        [odd(content={"content_type": "text", "parts": [None, 5, {"x": 1}]})],
+        [odd(metadata=["not", "a", "dict"])],
+        [odd(metadata={"model_slug": 42, "finish_details": "stop"})],
+        [odd(create_time="yesterday", status=None)],
+        [odd(create_time=1e300)],
+        [{**conversation(chain("q", "a")), "conversation_id": "x" * 5000, "title": ["not", "text"]}],
+        [{**conversation(chain("q", "a")), "current_node": {"a": 1}, "create_time": -1e20}],
+        [{**conversation(chain("q\ud800 lone", "a")), "conversation_id": "lone\udfff"}],
+        [{"title": "skipped \ud800", "mapping": {}}, {"title": "x", "mapping": {"a": {"parent": "a"}}}],
+    ],
+)
+def test_odd_values_are_imported_or_refused_never_a_server_error(auth_client, document):
+    response = auth_client.post(IMPORT, json.dumps(document), content_type="application/json")
+
+    assert response.status_code in (201, 400), response.content
+    if response.status_code == 201:
+        body = response.json()
+        assert len(body["imported"]) + len(body["skipped"]) == len(document)
+        for entry in body["imported"]:
+            assert shape(entry["chat_id"])["branches"][0][0] == "main"

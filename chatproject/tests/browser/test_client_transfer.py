@@ -38,6 +38,17 @@ def test_each_format_downloads_what_the_api_exports(page, live_server, user, tmp
         download.value.save_as(saved)
         assert download.value.suggested_filename == filename
         assert saved.read_bytes() == api.get(EXPORT, {"chat_id": str(chat.id), "format": format}).content
+
+    # Escape and a click elsewhere close the menu; on a phone it stays on screen.
+    page.click("#download-menu summary")
+    page.keyboard.press("Escape")
+    expect(page.locator("#download-menu .menu-items")).to_be_hidden()
+    page.set_viewport_size({"width": 375, "height": 760})
+    page.click("#download-menu summary")
+    box = page.locator("#download-menu .menu-items").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 375, box
+    page.click("#conversation")
+    expect(page.locator("#download-menu .menu-items")).to_be_hidden()
     assert page.log.errors == []
     assert page.log.foreign(live_server.url) == []
 

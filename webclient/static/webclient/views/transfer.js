@@ -46,12 +46,22 @@ function renderImport() {
 }
 
 export function mount() {
-  for (const button of $("download-menu").querySelectorAll("button[data-format]")) {
+  const menu = $("download-menu");
+  for (const button of menu.querySelectorAll("button[data-format]")) {
     button.addEventListener("click", () => {
-      $("download-menu").open = false;
+      menu.open = false;
       downloadChat(button.dataset.format);
     });
   }
+  // A <details> closes only from its summary: Escape and a click elsewhere too.
+  menu.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !menu.open) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+  document.addEventListener("click", (event) => {
+    if (menu.open && !menu.contains(event.target)) menu.open = false;
+  });
   $("import-file").addEventListener("change", (event) => {
     const [file] = event.target.files;
     event.target.value = ""; // the same file can be chosen again
