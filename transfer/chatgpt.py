@@ -46,6 +46,7 @@ from .plan import (
     checked_text,
     checked_title,
     source_id,
+    storable,
 )
 
 FORMAT = "chatgpt"
@@ -53,6 +54,7 @@ DROPPED_ROLES = {"system", "tool"}
 CUT_STATUSES = {"in_progress", "finished_partial_completion"}
 # finish_details.type <-> our finish_reason
 FINISH_TYPES = {"stop": "stop", "length": "max_tokens", "interrupted": "interrupted", "error": "error"}
+FINISH_REASONS = {value: key for key, value in FINISH_TYPES.items()}
 
 
 def is_conversations(data):
@@ -81,8 +83,11 @@ def plan_from_conversation(conversation, where) -> ChatPlan:
         created_at=created,
         active_pair=_active_pair(conversation.get("current_node"), parents, pairs, mapping),
     )
-    for branch in branches[1:]:
-        branch.created_at = branch.pairs[0].timestamp
+    # A branch made when its first pair was, and after the one before it:
+    # branches are listed (and exported again) in order of creation, which
+    # must be the order of the alternatives in the document.
+    for before, branch in zip(branches, branches[1:]):
+        branch.created_at = max(branch.pairs[0].timestamp, before.created_at + datetime.timedelta(milliseconds=1))
     first_question = planned[top[0]].question
     source = conversation.get("conversation_id") or conversation.get("id")
     source = source_id(source) if isinstance(source, str) and source else None
@@ -159,23 +164,25 @@ def _pairs(mapping, parents, kids):
     pairs, top, children = {}, [], {}
 
     def emit(question, chain, before):
-        key = chain[-1] if chain else question
+        key = chain[1] if chain else question
         if key not in pairs:
-            pairs[key] = (question, chain, before)
+            pairs[key] = (question, _unlinked(chain), before)
             (top if before is None else children.setdefault(before, [])).append(key)
         return key
 
     root = next(key for key, parent in parents.items() if parent is None)
-    stack = [(root, None, (), None)]
+    # A chain of answers is linked (earlier links, node): each node adds one
+    # link, however long the chain, and a pair's answers are read out once.
+    stack = [(root, None, None, None)]
     while stack:
         node, question, chain, before = stack.pop()
         kind = _kind(mapping[node].get("message"))
         if kind == "user":
             if question is not None:
                 before = emit(question, chain, before)
-            question, chain = node, ()
+            question, chain = node, None
         elif kind == "assistant" and question is not None:
-            chain = (*chain, node)
+            chain = (chain, node)
         if not kids[node] and question is not None:
             emit(question, chain, before)
         stack.extend((child, question, chain, before) for child in reversed(kids[node]))
@@ -189,20 +196,29 @@ def _pairs(mapping, parents, kids):
     return pairs, top, children
 
 
+def _unlinked(chain):
+    nodes = []
+    while chain is not None:
+        chain, node = chain
+        nodes.append(node)
+    return tuple(reversed(nodes))
+
+
 def _planned_pair(mapping, question_id, chain, last_time, where):
     question = mapping[question_id]["message"]
     answers = [mapping[node]["message"] for node in chain]
-    question_text, question_dropped = _text(question)
+    question_text, _ = _text(question)
     texts = [_text(answer) for answer in answers]
     response = "\n\n".join(text for text, _ in texts if text)
     generation = _generation(answers[-1]) if answers else {"status": "interrupted", "finish_reason": "interrupted"}
-    cut = generation is not None and generation["status"] != "complete"
+    # Only parts left out make a placeholder: a generation may end with no text.
+    left_out = any(dropped for _, dropped in texts)
     at = f"{where} node {(chain or (question_id,))[-1]!r}"
     moment = _time(_message_time(mapping[chain[-1]])) if chain else None
     moment = moment or _time(question.get("create_time")) or last_time or datetime.datetime.now(datetime.UTC)
     pair = PlannedPair(
         question=checked_text(question_text or TEXT_LEFT_OUT, "question", at),
-        response=checked_text(response or ("" if cut else TEXT_LEFT_OUT), "response", at),
+        response=checked_text(response or (TEXT_LEFT_OUT if left_out else ""), "response", at),
         timestamp=moment,
         generation=generation,
     )
@@ -227,16 +243,17 @@ def _metadata(message):
 def _generation(answer):
     metadata = _metadata(answer)
     model = metadata.get("model_slug")
-    model = model if isinstance(model, str) and 0 < len(model) <= 200 else None
+    model = storable(model) if isinstance(model, str) and 0 < len(model) <= 200 else None
     details = metadata.get("finish_details")
-    finish = details.get("type") if isinstance(details, dict) else None
+    finish = FINISH_REASONS.get(details.get("type")) if isinstance(details, dict) else None
+    status = answer.get("status")
+    if finish == "interrupted" or (isinstance(status, str) and status in CUT_STATUSES):
+        return {"status": "interrupted", "model": model, "finish_reason": finish or "interrupted"}
     if finish == "error":
         return {"status": "failed", "model": model, "finish_reason": "error"}
-    if finish == "interrupted" or answer.get("status") in CUT_STATUSES:
-        return {"status": "interrupted", "model": model, "finish_reason": "interrupted"}
     if model is None:
         return None  # nothing says a model wrote it here: as a client-supplied answer
-    return {"status": "complete", "model": model, "finish_reason": "length" if finish == "max_tokens" else "stop"}
+    return {"status": "complete", "model": model, "finish_reason": finish or "stop"}
 
 
 def _active_pair(current, parents, pairs, mapping):
@@ -342,4 +359,5 @@ def _node(node_id, role, text, pair, *, children):
             message["metadata"]["finish_details"] = {"type": FINISH_TYPES[pair.finish_reason]}
         if pair.status in ("generating", "interrupted"):
             message["status"] = "in_progress" if pair.status == "generating" else "finished_partial_completion"
+            message["metadata"].setdefault("finish_details", {"type": "interrupted"})
     return {"id": node_id, "message": message, "parent": None, "children": children}

@@ -35,7 +35,7 @@ from chatproject.errors import GENERATION_ENDING_CODES
 from chats import content_repository
 from chats.models import ChatStatus
 
-from .plan import ChatPlan, PlannedBranch, PlannedPair, UnsupportedFormat, source_id
+from .plan import ChatPlan, PlannedBranch, PlannedPair, UnsupportedFormat, source_id, storable
 
 FORMAT = "branching-chat"
 VERSION = 1
@@ -169,10 +169,10 @@ def _plan(data):
 def _pair(pair, where):
     _check_generation(pair, where)
     _check_text(pair["question"], settings.MAX_MESSAGE_CHARS, f"{where}.question")
-    # A generation that ended before any text (failed, or stopped at once)
-    # leaves an empty response; any other response has text.
-    ended_early = pair.get("status") in {"failed", "interrupted", "generating"}
-    if not (ended_early and pair["response"] == ""):
+    # A generated response may be empty (stopped at once, failed, or ended
+    # by the model with no text); one the client sent has text.
+    generated = pair.get("status", "complete") != "complete" or pair.get("model") is not None
+    if not (generated and pair["response"] == ""):
         _check_text(pair["response"], settings.MAX_MESSAGE_CHARS, f"{where}.response")
     return PlannedPair(
         question=pair["question"],
@@ -202,12 +202,12 @@ def _check_generation(pair, where):
     if pair.get("finish_reason") not in FINISH_REASONS:
         raise UnsupportedFormat(f"{where}: unknown finish_reason {pair['finish_reason']!r}")
     model, usage = pair.get("model"), pair.get("usage")
-    if model is not None and (not isinstance(model, str) or len(model) > 200):
+    if model is not None and (not isinstance(model, str) or len(model) > 200 or storable(model) != model):
         raise UnsupportedFormat(f"{where}: a pair's model must be a name of at most 200 characters")
     if usage is not None and not (
         isinstance(usage, dict)
         and set(usage) == {"prompt_tokens", "completion_tokens"}
-        and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in usage.values())
+        and all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**63 for n in usage.values())
     ):
         raise UnsupportedFormat(f"{where}: a pair's usage must be {{prompt_tokens, completion_tokens}}, counts")
     error_code = pair.get("error_code")

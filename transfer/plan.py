@@ -112,8 +112,10 @@ def branches_from_pair_tree(*, top: list, children: dict, pairs: dict, created_a
     before them, `children[key]` the keys of the pairs that follow one (in the
     document's order), `pairs[key]` the PlannedPair. The first follower
     continues a branch; each other follower opens a branch forking after it
-    (a second first pair: a branch of the root before its first pair).
-    Returns (branches, index of the branch holding `active_pair`, or 0)."""
+    (a second first pair: a branch of the root before its first pair). The
+    active pair ends its branch, every follower opening one of its own, so
+    that the active branch's path ends where the document's path shown
+    does. Returns (branches, index of the branch holding `active_pair`, or 0)."""
     branches = [PlannedBranch(name=ROOT_BRANCH_NAME, created_at=created_at)]
     holder = {}
     # (first pair key, parent branch index, fork index or None), in order.
@@ -133,7 +135,8 @@ def branches_from_pair_tree(*, top: list, children: dict, pairs: dict, created_a
             branch.pairs.append(pairs[key])
             holder[key] = index
             following = children.get(key, [])
-            for other in following[1:]:
+            ends_here = key == active_pair
+            for other in following if ends_here else following[1:]:
                 waiting.append((other, index, len(branch.pairs) - 1))
-            key = following[0] if following else None
+            key = following[0] if following and not ends_here else None
     return branches, holder.get(active_pair, 0)

@@ -117,8 +117,8 @@ def chat_import(*, owner: User, plan: ChatPlan, keep_hidden: bool = True) -> Cha
             continue
         stored[branch.parent][branch.fork]["branches"].append(str(branch_ids[index]))
         fork_positions.append(fork_positions[branch.parent] + branch.fork + 1)
-    content_repository.write_chat(chat_id=chat_id, branches=list(zip(branch_ids, stored, strict=True)))
     try:
+        content_repository.write_chat(chat_id=chat_id, branches=list(zip(branch_ids, stored, strict=True)))
         with transaction.atomic():
             chat = Chat.objects.create(
                 id=chat_id,

@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import UnsupportedMediaType
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -144,7 +144,7 @@ class TransferViewSet(viewsets.GenericViewSet):
     )
     def import_chats(self, request):
         limit = settings.IMPORT_MAX_BYTES
-        if int(request.META.get("CONTENT_LENGTH") or 0) > limit + MULTIPART_ENVELOPE_BYTES:
+        if _declared_length(request) > limit + MULTIPART_ENVELOPE_BYTES:
             raise PayloadTooLarge(limit=limit)
         # A file of thousands of pairs: see chatproject/collector.py.
         with collector.paused():
@@ -168,6 +168,13 @@ class TransferViewSet(viewsets.GenericViewSet):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+def _declared_length(request):
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0  # read within the limit anyway
+
+
 def _document(request, limit):
     """The parsed document of a JSON body or of a multipart `file`."""
     parser = request.negotiator.select_parser(request, request.parsers)
@@ -176,7 +183,12 @@ def _document(request, limit):
     if isinstance(parser, ImportJSONParser):
         # Parsed here from the stream: DRF's own JSON parsing reads
         # `request.body`, which Django caps at DATA_UPLOAD_MAX_MEMORY_SIZE.
-        return {} if request.stream is None else parser.parse(request.stream, request.content_type, request.parser_context)
+        if request.stream is None:
+            return {}
+        try:
+            return parser.parse(request.stream, request.content_type, request.parser_context)
+        except ParseError as exc:
+            raise UnsupportedFormat(f"The body is not JSON: {exc.detail}") from None
     upload = request.data.get("file")  # multipart, the only other parser
     if upload is None or isinstance(upload, str):
         raise UnsupportedFormat("A multipart import needs its file in the field `file`.")

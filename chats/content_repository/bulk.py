@@ -2,10 +2,12 @@
 reading every pair of a chat, each in one store call whatever the number of
 pairs.
 
-Writing builds the buckets here, as `buckets.append_pair` would have left
-them after appending the pairs one by one (full buckets closed, the last one
-open, the same count and byte limits), and inserts them with one
-`insert_many`: the cost follows the buckets, never one call per pair.
+Writing builds the buckets here as `buckets.append_pair` would have left
+them after appending the pairs one by one and forking the branches (full
+buckets closed, the last one open, the same count and byte limits, the same
+counters), plus the time they were written (`written_at`: imported pairs
+keep their old times), and inserts them with one `insert_many`: the cost
+follows the buckets, never one call per pair.
 """
 
 import datetime
@@ -63,7 +65,9 @@ def _buckets(chat_id, branch_id, pairs):
     max_pairs, max_bytes = settings.CONTENT_BUCKET_SIZE, settings.CONTENT_BUCKET_BYTES
     buckets, current, written_at = [], None, _now()
     for pair in pairs:
-        size = len(bson.encode(pair)) + len(bson.encode({"0": pair["response_id"]}))
+        # Measured as `append_pair` measures it: before any branch forks
+        # after it (`add_fork` does not count the fork list either).
+        size = len(bson.encode({**pair, "branches": []})) + len(bson.encode({"0": pair["response_id"]}))
         if current is None or current["count"] >= max_pairs or current["bytes"] + size > max_bytes:
             if current is not None:
                 current["closed"] = True

@@ -15,6 +15,7 @@ from chats import content_repository
 from chats import services as chat_services
 from chats.models import Chat
 from chats.tests.factories import ChatFactory
+from chats.tests.stores import raw_buckets
 from chatproject.testing import client_for, error
 from transfer import services
 from transfer.chatgpt import plan_from_conversation
@@ -283,3 +284,121 @@ def run(*args):
     out = StringIO()
     call_command(*args, stdout=out, stderr=StringIO())
     return out.getvalue()
+
+
+def round_trip(client, chat, format):
+    """Export, import, export again: (first export, second export, the copy's id)."""
+    first = export(client, chat, format).content
+    body = client.post(IMPORT, json.loads(first), format="json").json()
+    assert body["skipped"] == [], body
+    copy = body["imported"][0]["chat_id"]
+    return first, export(client, copy, format).content, copy
+
+
+def test_a_branch_after_its_parents_last_pair_and_an_empty_active_branch_survive_a_chatgpt_round_trip(
+    auth_client, user
+):
+    chat = ChatFactory(owner=user, title="Forks at the end", pairs=2)
+    first_pair, last_pair = pairs(chat.id, chat.active_branch_id)
+    branch_services.branch_create(
+        user=user, chat_id=chat.id, response_id=last_pair.response_id, question="q2", response="r2", activate=False
+    )
+
+    first, second, copy = round_trip(auth_client, chat, "chatgpt")
+
+    assert conversation_shape(json.loads(second)[0]) == conversation_shape(json.loads(first)[0])
+    assert shape(copy)["active"] == "main"
+    assert shape(copy)["branches"] == [
+        ("main", None, 0, [("q0", "r0", "complete"), ("q1", "r1", "complete")]),
+        ("branch 1", "main", 2, [("q2", "r2", "complete")]),
+    ]
+
+    # An empty branch, active: the path shown ends at its fork pair.
+    branch_services.branch_create(user=user, chat_id=chat.id, response_id=first_pair.response_id, name="empty")
+    chat_services.chat_delete(chat=Chat.objects.get(pk=copy))  # else: already_imported
+    first, second, copy = round_trip(auth_client, chat, "chatgpt")
+    assert conversation_shape(json.loads(second)[0])[1] == conversation_shape(json.loads(first)[0])[1] == ["q0", "r0"]
+
+
+def test_alternatives_keep_their_order_whatever_their_times(auth_client, user):
+    chat = ChatFactory(owner=user, title="Order", pairs=1)
+    [pair] = pairs(chat.id, chat.active_branch_id)
+    # "later" is created first, empty, and gets its question after "sooner" got its own.
+    later, _ = branch_services.branch_create(
+        user=user, chat_id=chat.id, response_id=pair.response_id, name="later", activate=False
+    )
+    branch_services.branch_create(
+        user=user, chat_id=chat.id, response_id=pair.response_id, name="sooner", question="s", response="s",
+        activate=False,
+    )
+    chat_services.message_add(user=user, chat_id=chat.id, branch_id=later.id, question="l", response="l")
+    chat_services.message_add(user=user, chat_id=chat.id, question="main", response="main")
+    root = conversation_shape(json.loads(export(auth_client, chat, "chatgpt").content)[0])[0]
+    after_r0 = root[1][0][1][0][1]  # root -> q0 -> r0 -> its children
+    assert [question[0][1] for question in after_r0] == ["main", "l", "s"]
+
+    first, second, _ = round_trip(auth_client, chat, "chatgpt")
+
+    assert conversation_shape(json.loads(second)[0]) == conversation_shape(json.loads(first)[0])
+
+
+def test_statuses_and_empty_generated_answers_survive_both_round_trips(auth_client, user):
+    chat = ChatFactory(owner=user, title="Endings", pairs=0)
+    endings = [
+        ("cut by an error", "half", {"status": "interrupted", "model": "m", "finish_reason": "error", "error_code": "model_error"}),
+        ("failed", "", {"status": "failed", "model": "m", "finish_reason": "error", "error_code": "model_unavailable"}),
+        ("filtered", "", {"status": "complete", "model": "m", "finish_reason": "stop"}),
+        ("stopped", "so far", {"status": "interrupted", "model": "m", "finish_reason": "interrupted"}),
+    ]
+    for question, response, generation in endings:
+        chat_services.message_add(user=user, chat_id=chat.id, question=question, response=response, generation={"generation": generation})
+
+    for format in ("json", "chatgpt"):
+        first, second, copy = round_trip(auth_client, chat, format)
+        assert [(q, r, s) for q, r, s in shape(copy)["branches"][0][3]] == [
+            ("cut by an error", "half", "interrupted"),
+            ("failed", "", "failed"),
+            ("filtered", "", "complete"),
+            ("stopped", "so far", "interrupted"),
+        ], format
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda doc: doc["branches"][0]["pairs"][0].update(model="\ud800"),
+        lambda doc: doc["branches"][0]["pairs"][0].update(model="m", usage={"prompt_tokens": 10**20, "completion_tokens": 1}),
+        lambda doc: doc["branches"][0].update(parent_id=["x"]),
+        lambda doc: doc.update(active_branch_id={"x": 1}),
+    ],
+)
+def test_an_export_changed_by_hand_is_refused_never_a_server_error(auth_client, user, change):
+    chat = ChatFactory(owner=user, title="Hand-edited", pairs=1)
+    document = json.loads(export(auth_client, chat).content)
+    change(document)
+
+    response = auth_client.post(IMPORT, json.dumps(document), content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "unsupported_format"
+
+
+def test_imported_buckets_are_the_buckets_appends_and_forks_leave(auth_client, user, settings):
+    settings.CONTENT_BUCKET_SIZE = 2
+    chat = ChatFactory(owner=user, title="Buckets", pairs=5)
+    root = pairs(chat.id, chat.active_branch_id)
+    side, _ = branch_services.branch_create(
+        user=user, chat_id=chat.id, response_id=root[1].response_id, question="s", response="s"
+    )
+    branch_services.branch_create(user=user, chat_id=chat.id, response_id=root[1].response_id, question="t", response="t")
+
+    _, _, copy = round_trip(auth_client, chat, "json")
+
+    def outline(chat_id):
+        counters = ("seq", "start", "count", "end", "bytes", "closed")
+        buckets = raw_buckets().find({"chat_id": str(chat_id)})
+        return sorted(
+            (tuple(b[k] for k in counters), [len(p["branches"]) for p in b["qa_pairs"]]) for b in buckets
+        )
+
+    assert outline(copy) == outline(chat.id)
