@@ -1,13 +1,92 @@
-"""Rate limits whose rates are read from settings at request time.
+"""Rate limits: DRF's sliding windows, checked and recorded in Redis by one
+script, and rates read from settings at request time.
+
+DRF's throttles read a key's history, then write it back: two Redis round
+trips per throttle, and two processes reading the same history at once both
+let a request through that only one of them should. Here the window is a
+sorted set of request times, and one Lua script (run with EVALSHA, one round
+trip) drops the times older than the window, counts the rest and records the
+request only if there is room, atomically, by Redis's own clock. The limits
+and `Retry-After` are DRF's: at most N requests in any window of the
+rate's period, and a wait until the oldest of them leaves the window.
+
+Without Redis (the local-memory fallback of `make run` and of the suite
+without services) DRF's own code runs on the local cache. With Redis down
+throttling fails open, as the data cache does.
 
 DRF binds `DEFAULT_THROTTLE_RATES` when its module is imported; reading our own
 settings on each request keeps `THROTTLE_*_RATE`, `NUM_PROXIES` and
-`override_settings` working. With Redis down the cache reads come back empty,
-so throttling fails open.
+`override_settings` working.
 """
 
+import logging
+import uuid
+
 from django.conf import settings
+from django.core.cache import cache, caches
+from django_redis.cache import RedisCache
+from redis.exceptions import RedisError
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+logger = logging.getLogger(__name__)
+
+# KEYS[1]: the window; ARGV: limit, period (ms), a unique member. Returns -1
+# when the request is let through (and recorded), else the milliseconds until
+# the oldest request in the window leaves it.
+WINDOW_SCRIPT = """
+local key, limit, period = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - period)
+if redis.call('ZCARD', key) < limit then
+  redis.call('ZADD', key, now, ARGV[3])
+  redis.call('PEXPIRE', key, period)
+  return -1
+end
+local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+return period - (now - tonumber(oldest[2]))
+"""
+
+_scripts = {}
+
+
+def _window_script():
+    """The script bound to the default cache's Redis client, or None when
+    the cache is not Redis."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return None
+    client = backend.client.get_client(write=True)
+    known = _scripts.get(id(client))
+    if known is None or known[0] is not client:
+        known = _scripts[id(client)] = (client, client.register_script(WINDOW_SCRIPT))
+    return known[1]
+
+
+class WindowMixin:
+    """DRF's sliding window, in one atomic round trip when the cache is Redis."""
+
+    def allow_request(self, request, view):
+        script = _window_script()
+        if script is None:
+            return super().allow_request(request, view)
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        try:
+            wait_ms = script(keys=[cache.make_key(self.key)], args=[self.num_requests, self.duration * 1000, uuid.uuid4().hex])
+        except RedisError as exc:
+            logger.warning("rate limit not checked, Redis failed: %s", exc)
+            return True  # fails open, as the data cache does
+        self.waiting = None if wait_ms < 0 else wait_ms / 1000
+        return self.waiting is None
+
+    def wait(self):
+        if _window_script() is None:
+            return super().wait()
+        return self.waiting
 
 
 class ClientAddressMixin:
@@ -24,14 +103,14 @@ class ClientAddressMixin:
         return addresses[-min(num_proxies, len(addresses))] or remote_addr
 
 
-class UserThrottle(ClientAddressMixin, UserRateThrottle):
+class UserThrottle(WindowMixin, ClientAddressMixin, UserRateThrottle):
     scope = "user"
 
     def get_rate(self):
         return settings.THROTTLE_USER_RATE
 
 
-class AuthThrottle(ClientAddressMixin, AnonRateThrottle):
+class AuthThrottle(WindowMixin, ClientAddressMixin, AnonRateThrottle):
     """Login, register and refresh: keyed by client address, whoever is asking."""
 
     scope = "auth"
@@ -43,7 +122,7 @@ class AuthThrottle(ClientAddressMixin, AnonRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class GenerateThrottle(UserRateThrottle):
+class GenerateThrottle(WindowMixin, UserRateThrottle):
     """Generated answers, per user: checked by the routes when they generate
     (a client that sends its own response is not counted)."""
 

@@ -407,22 +407,38 @@ def test_the_repair_of_a_stale_claim_is_read_at_once(auth_client, user, chat):
     assert not Run.objects.exists()
 
 
+def state_of(chat, response_id):
+    """What a failure message needs to tell a race from a bug (these tests
+    failed twice in ~10 full runs and never alone)."""
+    import threading
+
+    return {
+        "pair": stored(chat.id, response_id),
+        "runs": list(Run.objects.values_list("response_id", "heartbeat_at", "uncounted", "runner")),
+        "count": Branch.objects.get(pk=chat.active_branch_id).message_count,
+        "threads": sorted(thread.name for thread in threading.enumerate()),
+    }
+
+
 def test_stopping_a_generation_that_died_uncounted_counts_its_pair(auth_client, chat, settings):
     dead = died_generating(chat, response="", uncounted=True)
+    before = state_of(chat, dead.response_id)
 
     stopped = auth_client.post(STOP, {"chat_id": str(chat.id), "response_id": dead.response_id}, format="json")
 
     assert (stopped.status_code, stopped.json()["status"]) == (HTTPStatus.OK, "interrupted")
-    assert Branch.objects.get(pk=chat.active_branch_id).message_count == 4
+    assert Branch.objects.get(pk=chat.active_branch_id).message_count == 4, (before, state_of(chat, dead.response_id))
 
 
 def test_a_new_question_takes_over_the_claim_of_a_generation_that_died(auth_client, chat, local_provider, settings):
     dead = died_generating(chat, response="", uncounted=True)
 
+    before = state_of(chat, dead.response_id)
+
     response = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "Still there?"}, format="json")
 
     assert response.status_code == HTTPStatus.CREATED, response.content
-    assert stored(chat.id, dead.response_id).status == "interrupted"
+    assert stored(chat.id, dead.response_id).status == "interrupted", (before, state_of(chat, dead.response_id))
     assert Branch.objects.get(pk=chat.active_branch_id).message_count == 5  # each counted once
 
 

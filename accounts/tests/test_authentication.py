@@ -1,0 +1,64 @@
+"""Authentication without a database read per request, and what it costs:
+a user changed behind the model's back keeps working for up to
+AUTH_USER_CACHE_SECONDS; a change through the model takes effect at once."""
+
+import time
+from http import HTTPStatus
+
+import pytest
+
+from accounts.authentication import forget_all
+from accounts.models import User
+from chatproject.testing import client_for
+
+pytestmark = pytest.mark.django_db
+
+ME = "/api/v1/auth/me"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    forget_all()
+    yield
+    forget_all()
+
+
+def test_a_known_user_is_not_read_again(user, django_assert_num_queries):
+    client = client_for(user)
+    with django_assert_num_queries(1):  # the first request reads the row
+        assert client.get(ME).status_code == HTTPStatus.OK
+
+    with django_assert_num_queries(0):
+        response = client.get(ME)
+
+    assert (response.status_code, response.json()["username"]) == (HTTPStatus.OK, user.username)
+
+
+def test_a_user_deactivated_behind_the_models_back_is_refused_within_the_cache_time(user, settings):
+    settings.AUTH_USER_CACHE_SECONDS = 0.5
+    client = client_for(user)
+    assert client.get(ME).status_code == HTTPStatus.OK
+    User.objects.filter(pk=user.pk).update(is_active=False)  # no signal: other processes see it like this
+
+    meanwhile = client.get(ME)
+    time.sleep(0.6)
+    later = client.get(ME)
+
+    assert meanwhile.status_code == HTTPStatus.OK
+    assert later.status_code == HTTPStatus.UNAUTHORIZED
+    assert later.json()["errors"][0]["code"] in ("user_inactive", "authentication_failed")
+
+
+@pytest.mark.parametrize("change", ["deactivate", "delete"])
+def test_a_change_through_the_model_takes_effect_at_once(user, change):
+    client = client_for(user)
+    assert client.get(ME).status_code == HTTPStatus.OK
+
+    if change == "deactivate":
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    else:
+        user.delete()
+    response = client.get(ME)
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
