@@ -9,7 +9,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -106,6 +106,19 @@ def chat_with_branches(*, user: User, chat_id: uuid.UUID) -> tuple[Chat, list[Br
     for branch in branches:
         branch.chat = chat
     return chat, _in_order(branches)
+
+
+def branch_with_chat(*, user: User, chat_id: uuid.UUID, branch_id: uuid.UUID | None) -> Branch:
+    """`chat_get` and `branch_get` in one query (add-message): the branch
+    (the active one when `branch_id` is None), its `chat` loaded with it.
+    NotFound says which was missing, as the two reads did."""
+    which = Q(pk=branch_id) if branch_id is not None else Q(pk=F("chat__active_branch_id"))
+    branch = Branch.objects.select_related("chat").filter(which, _visible_to(user, via="chat__"), chat_id=chat_id).first()
+    if branch is None:
+        # Only on the way to a 404: which of the two is it?
+        chat_get(user=user, chat_id=chat_id)
+        raise NotFound("Branch not found in this chat.")
+    return branch
 
 
 def _in_order(branches) -> list[Branch]:

@@ -12,7 +12,7 @@ import datetime
 import logging
 import uuid
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ from chatproject.errors import ChatLocked, ContentStoreUnavailable, NotFound
 from . import content_repository
 from .content_repository import StoredPair
 from .models import Branch, Chat, ChatStatus
-from .selectors import branch_get, chat_get, chat_summary_get
+from .selectors import branch_with_chat, chat_get, chat_summary_get
 
 logger = logging.getLogger(__name__)
 
@@ -246,9 +246,9 @@ def message_add(
 
     Returns (pair, its position in the branch's path).
     """
-    chat = chat_get(user=user, chat_id=chat_id)
+    branch = branch_with_chat(user=user, chat_id=chat_id, branch_id=branch_id)
+    chat = branch.chat
     ensure_writable(chat)
-    branch = branch_get(chat=chat, branch_id=branch_id)
     pair = content_repository.append_pair(
         chat_id=chat.id,
         branch_id=branch.id,
@@ -275,11 +275,30 @@ def discard_lost_branch(*, chat_id: uuid.UUID, branch_id: uuid.UUID):
 
 def record_own_pairs_added(*, chat_id: uuid.UUID, branch_id: uuid.UUID, count: int) -> bool:
     """After pairs reached MongoDB: count them and move the chat's activity.
-    Returns False when the branch no longer exists."""
-    # Chat row first, then the branch: the lock order of every write, so that
-    # concurrent writes to one chat cannot deadlock.
-    with transaction.atomic():
-        Chat.objects.filter(pk=chat_id).update(updated_at=timezone.now())
-        counted = Branch.objects.filter(pk=branch_id).update(message_count=F("message_count") + count)
+    Returns False when the branch no longer exists.
+
+    One statement on PostgreSQL (atomic by itself, no transaction around
+    it): the chat's row is updated in a WITH that the branch's update joins,
+    so the chat row is locked first, then the branch's — the lock order of
+    every write, so that concurrent writes to one chat cannot deadlock.
+    SQLite, which has no UPDATE inside WITH, takes two in a transaction."""
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_COUNT_PAIRS, [now, uuid.UUID(str(chat_id)), count, uuid.UUID(str(branch_id))])
+            counted = cursor.rowcount
+    else:
+        with transaction.atomic():
+            Chat.objects.filter(pk=chat_id).update(updated_at=now)
+            counted = Branch.objects.filter(pk=branch_id).update(message_count=F("message_count") + count)
     bump_chat(chat_id)
     return counted == 1
+
+
+_COUNT_PAIRS = f"""
+WITH touched AS (
+    UPDATE {Chat._meta.db_table} SET updated_at = %s WHERE id = %s RETURNING id
+)
+UPDATE {Branch._meta.db_table} SET message_count = message_count + %s
+WHERE id = %s AND chat_id IN (SELECT id FROM touched)
+"""

@@ -1,0 +1,43 @@
+"""How many SQL statements the write routes cost (Zulip's `queries_captured`
+style): pinned, so that a change that adds one says so. On PostgreSQL; the
+SQLite fallback takes two statements where PostgreSQL takes one."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from chats import content_repository
+from chats.tests.routes import ADD
+from branches.tests.routes import CREATE_BRANCH
+
+pytestmark = [pytest.mark.django_db, pytest.mark.requires_postgres]
+
+
+def statements(client, path, body):
+    client.get("/api/v1/auth/me")  # the token's user is known: authentication reads nothing
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(path, body, format="json")
+    assert response.status_code == 201, response.content
+    return [query["sql"].split(None, 1)[0] for query in queries.captured_queries]
+
+
+def test_add_message_is_one_read_and_one_write(auth_client, chat):
+    sent = statements(auth_client, ADD, {"chat_id": str(chat.id), "question": "q", "response": "r"})
+
+    # The chat with its branch (a join), then the counter and the chat's
+    # activity in one UPDATE.
+    assert sent == ["SELECT", "WITH"]
+
+
+@pytest.mark.chat_pairs(3)
+def test_create_branch_statements(auth_client, chat):
+    last = content_repository.read_pairs_before(chat_id=chat.id, branch_id=chat.active_branch_id, limit=1)[0]
+
+    sent = statements(
+        auth_client, CREATE_BRANCH, {"chat_id": str(chat.id), "response_id": last.response_id, "question": "q", "response": "r"}
+    )
+
+    # Under the chat's row lock: the chat, the fork's branch, the names
+    # taken (for "branch N"), the new branch, the chat's activity; then the
+    # active branch as the write left it.
+    assert sent == ["SAVEPOINT", "SELECT", "SELECT", "SELECT", "INSERT", "UPDATE", "RELEASE", "SELECT"]
