@@ -102,6 +102,8 @@ def branch_create(
                 message_count=0 if question is None else 1,
             )
             _touch(chat, active_branch_id=branch_id if activate else None)
+            if activate:
+                chat.active_branch_id = branch_id  # what the answer says, as this write left it
         except Exception:
             _undo_branch_content(chat.id, parent.id, response_id, branch_id, **written)
             raise

@@ -15,6 +15,7 @@ from generation import services as generations
 from generation.responses import branch_generation_response, throttle_generation
 
 from . import selectors, services
+from .representations import branch_representation
 from .serializers import (
     NEW_BRANCH_RESPONSES,
     BranchCreateInputSerializer,
@@ -57,7 +58,9 @@ class BranchViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
             return branch_generation_response(branch, generation, stream=stream)
         branch, first = services.branch_create(user=request.user, **data)
         messages = [] if first is None else [pair_representation(first, position=branch.fork_position)]
-        return Response({**selectors.branch_written(branch=branch), "messages": messages}, status=status.HTTP_201_CREATED)
+        # The chat as the write left it, read under its lock: no read after.
+        created = branch_representation(branch, active_branch_id=branch.chat.active_branch_id)
+        return Response({**created, "messages": messages}, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         operation_id="branches_get_branches",

@@ -38,6 +38,9 @@ def test_create_branch_statements(auth_client, chat):
     )
 
     # Under the chat's row lock: the chat, the fork's branch, the names
-    # taken (for "branch N"), the new branch, the chat's activity; then the
-    # active branch as the write left it.
-    assert sent == ["SAVEPOINT", "SELECT", "SELECT", "SELECT", "INSERT", "UPDATE", "RELEASE", "SELECT"]
+    # taken (for "branch N"), the new branch, the chat's activity; the
+    # answer says which branch is active as the write left it, with no read
+    # after. (Reading the chat with all its branches in one locked join saves
+    # two statements but costs more than they do once a chat has hundreds of
+    # branches: 7.8 ms instead of 4.4 in bench.)
+    assert sent == ["SAVEPOINT", "SELECT", "SELECT", "SELECT", "INSERT", "UPDATE", "RELEASE"]
