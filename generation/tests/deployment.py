@@ -141,7 +141,12 @@ def _database_url(name: str) -> str:
     return f"postgres://{database['USER']}{password}@{database['HOST']}:{database['PORT']}/{name}"
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: its server processes share the suite's
+# database, and their reapers (every 2 s) end every run whose heartbeat is
+# old — including the dead runs that later transactional tests commit on
+# purpose, which a server kept running would end first (without the content,
+# which it cannot see): those tests failed about once in five full runs.
+@pytest.fixture(scope="module")
 def deployment(django_db_setup, django_db_blocker, llama_server):
     if not (settings.TEST_USES_POSTGRES and settings.TEST_USES_REDIS):
         pytest.skip("a deployment needs PostgreSQL and Redis")
