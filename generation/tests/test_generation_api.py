@@ -408,8 +408,9 @@ def test_the_repair_of_a_stale_claim_is_read_at_once(auth_client, user, chat):
 
 
 def state_of(chat, response_id):
-    """What a failure message needs to tell a race from a bug (these tests
-    failed twice in ~10 full runs and never alone)."""
+    """What a failure message needs to tell a race from a bug. (These tests
+    once failed in full runs only: another process's reaper ended their dead
+    run first; see the `deployment` fixture.)"""
     import threading
 
     return {
