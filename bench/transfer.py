@@ -87,15 +87,12 @@ def main(argv=None):
     import django
 
     django.setup()
-    from django.core.management import call_command
-
     from bench.run import ensure_database, reset_stores
     from chatproject.testing import client_for
     from chats import content_repository
 
     ensure_database()
-    call_command("migrate", verbosity=0)
-    reset_stores()
+    reset_stores()  # migrates too
     from bench.seed import user
 
     client = client_for(user("transfer-bench"))
