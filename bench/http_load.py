@@ -30,8 +30,9 @@ def free_port():
 
 
 @contextlib.contextmanager
-def server(*, threads, port=None):
-    """gunicorn, one worker with `threads` threads, on 127.0.0.1 only."""
+def server(*, threads, port=None, worker_class="gthread"):
+    """gunicorn, one worker with `threads` threads (`sync`: one request at a
+    time), on 127.0.0.1 only."""
     port = port or free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(ROOT)}
     command = [
@@ -40,7 +41,7 @@ def server(*, threads, port=None):
         "--bind", f"127.0.0.1:{port}",
         "--workers", "1",
         "--threads", str(threads),
-        "--worker-class", "gthread",
+        "--worker-class", worker_class,
         "--keep-alive", "30",
         "--log-level", "warning",
     ]

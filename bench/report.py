@@ -87,6 +87,35 @@ def calls_table(checks):
     return "\n".join(lines)
 
 
+FLOOR = "constant JSON (DRF + JWT)"
+
+
+def floor_table(results, sizes=(10, 100, 1_000)):
+    """Each route's cost over the floor (the constant-JSON view: middleware,
+    JWT, throttle, rendering), split into the time inside PostgreSQL and the
+    content store and the rest: the route's own Python (parsing, checks,
+    building and rendering the representation)."""
+    floors = [r.median_ms for r in results if r.workload == FLOOR]
+    if not floors:
+        return "cost over the floor: no constant-JSON baseline in this run"
+    floor = min(floors)
+    lines = [
+        f"cost over the floor ({FLOOR}, {floor:.2f} ms), median ms",
+        f"{'workload':<40}{'size':>7}{'median':>9}{'over':>8}{'SQL':>8}{'store':>8}{'rest':>8}",
+        "-" * 88,
+    ]
+    for r in results:
+        if r.size not in sizes or r.workload.startswith(("raw ", "constant", "list-chats")):
+            continue
+        over = r.median_ms - floor
+        lines.append(
+            f"{r.workload:<40.40}{_size(r.size):>7}{r.median_ms:>9.2f}{over:>8.2f}{r.sql_ms:>8.2f}{r.store_ms:>8.2f}"
+            f"{over - r.sql_ms - r.store_ms:>8.2f}"
+        )
+    lines.append("store: inside content-repository calls (mongomock here); rest: the route's own Python, the cache included.")
+    return "\n".join(lines)
+
+
 def throughput_table(runs, config):
     lines = [
         f"HTTP throughput on 127.0.0.1: gunicorn, 1 worker x {config['server_threads']} threads; "

@@ -27,11 +27,11 @@ LIST_CHATS = 20_000
 PROFILES = {
     "full": {
         "budget": 8.0, "slow_budget": 16.0, "min_samples": 20, "max_samples": 400, "warmup": 3,
-        "http_requests": 2_000, "client_threads": 8, "server_threads": 4,
+        "http_requests": 2_000, "client_threads": 8, "server_threads": 4, "fresh_samples": 200,
     },
     "quick": {
         "budget": 1.5, "slow_budget": 3.0, "min_samples": 8, "max_samples": 100, "warmup": 2,
-        "http_requests": 400, "client_threads": 8, "server_threads": 4,
+        "http_requests": 400, "client_threads": 8, "server_threads": 4, "fresh_samples": 60,
     },
 }
 
@@ -127,6 +127,7 @@ def run_in_process(data, profile, only=None, profile_dir=None):
         ("get-chat cached", lambda: w.baseline_cases(user=data["baseline_user"], capped_user=data["capped_user"], read_chats=reads)[:1]
          + w.get_chat_cases(user=owner, chats=reads, cached=True), "budget"),
         ("get-chat uncached", lambda: w.get_chat_cases(user=owner, chats=reads, cached=False), "slow_budget"),
+        ("whole chat", lambda: w.get_chat_cases(user=owner, chats=reads, cached=False, limit=1_000), "slow_budget"),
         ("get-messages", lambda: w.get_messages_paging_cases(user=owner, chats=reads), "slow_budget"),
         ("get-branches", lambda: w.get_branches_cases(user=owner, chats=writes), "budget"),
         ("list-chats", lambda: w.list_chats_cases(user=data["lister"], chat_count=LIST_CHATS), "budget"),
@@ -297,6 +298,7 @@ def main(argv=None):
     ensure_database()
     django.setup()
     from bench import report
+    from bench.fresh import fresh_table, run_fresh
 
     reset_stores()
     pg, redis = versions()
@@ -315,6 +317,7 @@ def main(argv=None):
         profile_dir.mkdir(parents=True, exist_ok=True)
     sweeps = run_in_process(data, profile, only=args.only, profile_dir=profile_dir)
     http_runs = [] if args.no_http else run_http(data, profile)
+    fresh_cells = [] if args.no_http else run_fresh(samples=profile["fresh_samples"], whole_samples=profile["fresh_samples"] // 2, log=log)
 
     from chats import content_repository
 
@@ -336,11 +339,16 @@ def main(argv=None):
     print(report.ratio_table(ratios))
     print()
     print(report.calls_table(checks))
+    print()
+    print(report.floor_table(results))
     if http_runs:
         print()
         print(report.throughput_table(http_runs, {
             "server_threads": profile["server_threads"], "client_threads": profile["client_threads"],
             "requests": profile["http_requests"]}))
+    if fresh_cells:
+        print()
+        print(fresh_table(fresh_cells))
     print()
     misses = [r["name"] for r in ratios if not r["pass"]]
     print(f"{len(ratios) - len(misses)} of {len(ratios)} ratios met; total time {elapsed:.0f} s")
@@ -355,6 +363,7 @@ def main(argv=None):
         "ratios": ratios,
         "calls": checks,
         "throughput": http_runs,
+        "fresh_connection": fresh_cells,
         "seconds": elapsed,
     }, args.output)
     print(f"results written to {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")

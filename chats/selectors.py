@@ -6,7 +6,6 @@ Another user's chat, a hidden chat and an unknown id are the same thing here:
 
 import dataclasses
 import uuid
-from collections import defaultdict
 from collections.abc import Callable
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
@@ -208,25 +207,32 @@ def fork_alternatives(branches: list[Branch]) -> Callable[[str, int], list[str]]
     holder below). Branches without pairs of their own show nothing at that
     position and are left out.
     """
-    by_id = {str(b.id): b for b in branches}
+    ids = {b.id: str(b.id) for b in branches}
+    by_id = {ids[b.id]: b for b in branches}
     order = list(by_id)
-    forks = defaultdict(list)  # (parent id, fork position) -> its non-empty forks, oldest first
+    forks = {}  # (parent id, fork position) -> its non-empty forks, oldest first
     for b in branches:  # root first, then by creation
         if b.parent_id is not None and b.message_count > 0:
-            forks[(str(b.parent_id), b.fork_position)].append(str(b.id))
+            forks.setdefault((ids[b.parent_id], b.fork_position), []).append(ids[b.id])
 
     def alternatives(holder_id: str, position: int) -> list[str]:
         holder = by_id[holder_id]
-        # The branch that holds the history before `position`: the holder
-        # itself, unless this pair is the first of its own.
-        base = holder if position > holder.fork_position or holder.parent_id is None else by_id[str(holder.parent_id)]
+        if holder.parent_id is None or position > holder.fork_position:
+            # The holder holds the history before `position` too: the pair
+            # continues it, beside whatever forks there (most pairs: none).
+            others = forks.get((holder_id, position))
+            return [holder_id, *others] if others else [holder_id]
+        # The pair is the first of the holder's own: the alternatives are
+        # those of its parent's path at that position.
+        base_id = ids[holder.parent_id]
+        base = by_id[base_id]
         # The holder is one of them whatever its count says: a generated
         # pair is counted only a second into its answer.
-        continues = base is holder or base.fork_position + base.message_count > position
-        others = forks[(str(base.id), position)]
-        if base is not holder and holder_id not in others:
+        continues = base.fork_position + base.message_count > position
+        others = forks.get((base_id, position), [])
+        if holder_id not in others:
             others = sorted([*others, holder_id], key=order.index)
-        return ([str(base.id)] if continues else []) + others
+        return ([base_id] if continues else []) + others
 
     return alternatives
 

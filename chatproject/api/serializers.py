@@ -7,6 +7,7 @@ text and ids must be JSON strings here. A body with thousands of unknown keys
 stops being examined once there are more errors than a response lists.
 """
 
+import copy
 from collections.abc import Mapping
 
 from django.conf import settings
@@ -19,6 +20,19 @@ STRING_FIELDS = (serializers.CharField, serializers.UUIDField)
 
 
 class JsonStringsMixin:
+    def get_fields(self):
+        # DRF deep-copies every declared field for each instance, rebuilding
+        # it from its arguments: about 35 µs of a 60 µs validation of
+        # get-chat's query. A field with nothing inside it is bound to a
+        # shallow copy instead (binding sets the copy's own attributes; what
+        # it shares, its validators and messages, validation only reads).
+        if isinstance(self, serializers.ModelSerializer):
+            return super().get_fields()  # built from the model, not declared
+        return {
+            name: _shallow_copy(field) if _is_leaf(field) else copy.deepcopy(field)
+            for name, field in self._declared_fields.items()
+        }
+
     def to_internal_value(self, data):
         if not isinstance(data, Mapping):
             return super().to_internal_value(data)
@@ -37,6 +51,16 @@ class JsonStringsMixin:
         if errors:
             raise serializers.ValidationError(errors)
         return value
+
+
+def _shallow_copy(field):
+    clone = object.__new__(type(field))  # copy.copy's generic path costs three times more
+    clone.__dict__.update(field.__dict__)
+    return clone
+
+
+def _is_leaf(field):
+    return not isinstance(field, serializers.BaseSerializer) and not hasattr(field, "child") and not hasattr(field, "fields")
 
 
 class StrictInputMixin(JsonStringsMixin):

@@ -107,7 +107,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only, in and out: no browsable HTML pages, no form parsing.
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["chatproject.api.renderers.ApiJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["chatproject.api.parsers.LimitedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["chatproject.api.throttles.UserThrottle"],
     # Our throttles read settings.NUM_PROXIES themselves; DRF's own default

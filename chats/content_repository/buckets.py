@@ -163,7 +163,12 @@ def append_pair(
 
 
 def _stored(branch_id, index, pair):
-    return StoredPair(
+    # Pages build up to 1,000 of these per request: filling the instance's
+    # dict directly takes a third of the time of the frozen dataclass's
+    # __init__, which sets each field through object.__setattr__.
+    stored = object.__new__(StoredPair)
+    get = pair.get
+    stored.__dict__.update(
         branch_id=branch_id,
         index=index,
         response_id=pair["response_id"],
@@ -171,14 +176,15 @@ def _stored(branch_id, index, pair):
         response=pair["response"],
         timestamp=pair["timestamp"],
         branches=list(pair["branches"]),
-        status=pair.get("status", COMPLETE),
-        model=pair.get("model"),
-        finish_reason=pair.get("finish_reason"),
-        usage=pair.get("usage"),
-        saved_at=pair.get("saved_at"),
-        error_code=pair.get("error_code"),
-        error_detail=pair.get("error_detail"),
+        status=get("status", COMPLETE),
+        model=get("model"),
+        finish_reason=get("finish_reason"),
+        usage=get("usage"),
+        saved_at=get("saved_at"),
+        error_code=get("error_code"),
+        error_detail=get("error_detail"),
     )
+    return stored
 
 
 def read_pairs_before(*, chat_id: Id, branch_id: Id, end: int | None = None, limit: int) -> list[StoredPair]:
@@ -211,11 +217,13 @@ def read_pairs_before(*, chat_id: Id, branch_id: Id, end: int | None = None, lim
         upper = newest["start"]
     low = end - limit
     with store_call():
-        cursor = connection.collection().find(
-            {**branch, "start": {"$lt": upper}, "end": {"$gt": max(low, 0)}}, projection
-        ).sort("seq", DESCENDING)
-        for bucket in cursor:
-            _take(collected, bucket, branch_id, low, upper)
+        buckets = list(
+            connection.collection()
+            .find({**branch, "start": {"$lt": upper}, "end": {"$gt": max(low, 0)}}, projection)
+            .sort("seq", DESCENDING)
+        )
+    for bucket in buckets:
+        _take(collected, bucket, branch_id, low, upper)
     return collected[::-1]
 
 

@@ -1,6 +1,7 @@
 """Cached reads: read-your-writes, isolation between users, Redis down, and
 the query budget of get-chat."""
 
+import json
 from http import HTTPStatus
 
 import pytest
@@ -93,3 +94,28 @@ def test_reads_and_writes_work_with_redis_down(redis_down, user, chat):
 
     assert first.status_code == second.status_code == HTTPStatus.OK
     assert len(second.json()["messages"]) == len(first.json()["messages"]) + 1
+
+
+@pytest.mark.requires_redis
+def test_a_page_above_the_inline_size_is_kept_apart_and_checked_again(auth_client, user, chat, monkeypatch):
+    from django_redis import get_redis_connection
+
+    from chatproject import cache as chat_cache
+
+    monkeypatch.setattr(chat_cache, "INLINE_BYTES", 100)  # every page of this chat is larger
+    redis = get_redis_connection("default")
+    first = get_chat(auth_client, chat).json()
+    [entry_key] = [k for k in redis.scan_iter(match=f"*chat:{chat.id}:user:{user.pk}:page:*") if not k.endswith(b":body")]
+    version = redis.get(cache.make_key(f"chat:{chat.id}:version"))
+
+    # The entry holds its version only; the JSON, stamped too, is apart.
+    assert redis.get(entry_key) == version + b":*"
+    assert json.loads(redis.get(entry_key + b":body").partition(b":")[2]) == first
+    calls = content_repository.calls()
+    assert get_chat(auth_client, chat).json() == first
+    assert content_repository.calls() == calls
+
+    # JSON left by an older read under the current entry is never served.
+    redis.set(entry_key + b":body", b"1:" + b'{"stale": true}')
+    assert get_chat(auth_client, chat).json() == first
+    assert content_repository.calls() == calls + 1

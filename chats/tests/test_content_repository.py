@@ -1,5 +1,6 @@
 """The content repository: bucketed appends, paging reads, sizes and races."""
 
+import dataclasses
 import random
 import threading
 import uuid
@@ -265,3 +266,30 @@ def test_a_generation_saves_until_it_ends_once_and_keeps_why():
     final = content_repository.read_pair(chat_id=chat_id, response_id=pair.response_id)
     assert (final.response, final.status, final.finish_reason, final.model) == ("Hello", "interrupted", "error", "m")
     assert (final.error_code, final.error_detail) == ("model_error", "The server said no.")
+
+
+def test_a_pair_read_back_is_the_stored_pair_with_every_field():
+    """Reads build `StoredPair`s by filling their dict (a page builds up to
+    1,000): every field must be there, defaults included, as the dataclass's
+    own constructor would set them."""
+    chat_id, branch_id = new_branch()
+    plain = append(chat_id, branch_id, question="plain", response="answer")
+    generated = content_repository.append_pair(
+        chat_id=chat_id, branch_id=branch_id, question="asked", response="", generation={"status": "generating", "model": "m"}
+    )
+
+    read = all_pairs(chat_id, branch_id)
+
+    fields = {field.name for field in dataclasses.fields(content_repository.StoredPair)}
+    assert [set(vars(pair)) for pair in read] == [fields, fields]
+    assert read[0] == content_repository.StoredPair(
+        branch_id=str(branch_id), index=0, response_id=plain.response_id, question="plain", response="answer",
+        timestamp=plain.timestamp, branches=[],
+    )
+    assert read[1] == content_repository.StoredPair(
+        branch_id=str(branch_id), index=1, response_id=generated.response_id, question="asked", response="",
+        timestamp=generated.timestamp, branches=[], status="generating", model="m", saved_at=generated.saved_at,
+    )
+    assert generated.saved_at is not None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        read[0].question = "edited"
