@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python bench/generation.py
 	$(BIN)/python bench/crossprocess.py
 	$(BIN)/python bench/transfer.py
+	$(BIN)/python bench/search.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache db.sqlite3 staticfiles

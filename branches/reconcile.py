@@ -40,7 +40,8 @@ KINDS = {
     "message_count_mismatch": "a branch's message_count disagrees with its content",
 }
 # Checks registered by the apps above this one: each is called with the
-# chat's id, its branches and its bucket outlines by branch, and returns
+# chat's id, its branches, its bucket outlines by branch and the grace period
+# (seconds), and returns
 # (problems, {branch id: its stored pairs not counted yet}).
 _checks: list[Callable] = []
 
@@ -148,7 +149,7 @@ def check_chat(*, chat: Chat, grace: int) -> list[Problem]:
 
     not_counted: dict[str, int] = {}
     for check in _checks:
-        found, uncounted = check(chat_id=chat_id, branches=branches, outlines=by_branch)
+        found, uncounted = check(chat_id=chat_id, branches=branches, outlines=by_branch, grace=grace)
         problems += found
         for branch_id, count in uncounted.items():
             not_counted[branch_id] = not_counted.get(branch_id, 0) + count

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from chatproject.cache import bump_chat
+from search import index as search_index
 from chatproject.errors import (
     BranchHasChildren,
     ContentStoreUnavailable,
@@ -101,6 +102,8 @@ def branch_create(
                 name=name or default_branch_name(chat),
                 message_count=0 if question is None else 1,
             )
+            if first is not None:
+                search_index.index_pair(chat_id=chat.id, pair=first, owner_id=chat.owner_id)
             _touch(chat, active_branch_id=branch_id if activate else None)
             if activate:
                 chat.active_branch_id = branch_id  # what the answer says, as this write left it

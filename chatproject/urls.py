@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("branches.urls")),
     path("", include("generation.urls")),
     path("", include("transfer.urls")),
+    path("", include("search.urls")),
 ]
 
 urlpatterns = [

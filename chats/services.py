@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import User
 from chatproject.cache import bump_chat
 from chatproject.errors import ChatLocked, ContentStoreUnavailable, NotFound
+from search import index as search_index
 
 from . import content_repository
 from .content_repository import StoredPair
@@ -80,6 +81,8 @@ def chat_create(
                 name=ROOT_BRANCH_NAME,
                 message_count=1 if first else 0,
             )
+            if first is not None:
+                search_index.index_pair(chat_id=chat.id, pair=first, owner_id=user.pk)
     except Exception:
         if first is not None:
             _remove_orphan_content(chat_id)
@@ -260,6 +263,7 @@ def message_add(
     if not record_own_pairs_added(chat_id=chat.id, branch_id=branch.id, count=1):
         # The branch (or the chat) was deleted while the pair was being written.
         discard_lost_branch(chat_id=chat.id, branch_id=branch.id)
+    search_index.index_pair(chat_id=chat.id, pair=pair, owner_id=chat.owner_id)
     return pair, branch.fork_position + pair.index
 
 

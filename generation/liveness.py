@@ -22,6 +22,7 @@ from chatproject.cache import bump_chat
 from chats import content_repository
 from chats.content_repository import GENERATING, StoredPair
 from chats.models import Branch
+from search import index as search_index
 
 from . import claims, endings, eventlog
 
@@ -148,6 +149,7 @@ def recover(*, chat_id, response_id, only_if_dead: bool = True) -> StoredPair | 
     ):
         return content_repository.read_pair(chat_id=chat_id, response_id=response_id)
     final = endings.applied(pair, pair.response, fields)
+    search_index.index_pair(chat_id=chat_id, pair=final)
     bump_chat(chat_id)
     fork_position = Branch.objects.filter(pk=pair.branch_id).values_list("fork_position", flat=True).first()
     if fork_position is not None:

@@ -16,7 +16,7 @@ KINDS = {
 }
 
 
-def check(*, chat_id: str, branches: dict, outlines: dict) -> tuple[list[Problem], dict[str, int]]:
+def check(*, chat_id: str, branches: dict, outlines: dict, grace: int) -> tuple[list[Problem], dict[str, int]]:
     runs = {str(run.response_id): run for run in Run.objects.filter(chat_id=chat_id)}
     stored = {
         pair["response_id"]: (branch_id, pair)

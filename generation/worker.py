@@ -30,6 +30,7 @@ from chats import content_repository
 from chats import services as chat_services
 from chats.content_repository import StoredPair
 from chats.models import Chat
+from search import index as search_index
 
 from . import claims, control, endings, eventlog, liveness, providers
 
@@ -314,6 +315,8 @@ def _finish(generation: Generation, text: str, fields: dict, error: DomainError 
         final = content_repository.read_pair(chat_id=generation.chat_id, response_id=generation.response_id)
         if final is None and error is None:
             error = NotFound("The chat or branch of this answer was deleted.")
+        if final is not None:
+            search_index.index_pair(chat_id=generation.chat_id, pair=final)
     except ContentStoreUnavailable as exc:
         logger.error("generation %s could not be saved: %s", generation.response_id, exc)
         error = error or exc

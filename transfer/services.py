@@ -20,6 +20,7 @@ from chatproject.cache import bump_chat
 from chats import content_repository
 from chats.models import Branch, Chat
 from chats.services import chat_content_discard
+from search import index as search_index
 
 from . import chatgpt, native
 from .plan import ChatPlan, Skip, UnsupportedFormat, storable
@@ -148,6 +149,15 @@ def chat_import(*, owner: User, plan: ChatPlan, keep_hidden: bool = True) -> Cha
                 row.created_at = branch.created_at
             Branch.objects.bulk_update(rows, ["created_at"])
             Chat.objects.filter(pk=chat_id).update(created_at=plan.created_at, updated_at=plan.updated_at)
+            search_index.index_pairs(
+                owner_id=owner.pk,
+                chat_id=chat_id,
+                pairs=[
+                    pair
+                    for branch_id, pairs in zip(branch_ids, stored, strict=True)
+                    for pair in content_repository.stored_pairs(branch_id=branch_id, pairs=pairs)
+                ],
+            )
     except IntegrityError as exc:
         _remove_content(chat_id)
         if plan.source and Chat.objects.filter(owner=owner, imported_from=plan.source).exists():

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "branches",
     "generation",
     "transfer",
+    "search",
     "webclient",
 ]
 
@@ -100,6 +101,10 @@ MAX_MESSAGE_CHARS = env.int("MAX_MESSAGE_CHARS", default=100_000)
 # conversations one file may hold. The import_chat command has no limit.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 IMPORT_MAX_CONVERSATIONS = env.int("IMPORT_MAX_CONVERSATIONS", default=1000)
+# search-messages: PostgreSQL's text search configuration (`english` stems
+# words, `simple` does not). Changing it takes `rebuild_search_index`.
+SEARCH_CONFIG = env("SEARCH_CONFIG", default="english")
+SEARCH_PAGE_SIZE, SEARCH_MAX_PAGE_SIZE = 20, 50
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

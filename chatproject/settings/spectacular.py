@@ -46,6 +46,8 @@ SPECTACULAR_SETTINGS = {
             "name": "branches",
             "description": "Branches of a chat: fork after any pair, list, activate, rename, delete.",
         },
+        {"name": "search", "description": "Full-text search over every pair of every chat and branch you own, "
+            "with snippets and highlights, naming the branch that holds each pair."},
         {"name": "health", "description": "The state of the service and its stores, for load balancers."},
     ],
     "POSTPROCESSING_HOOKS": [

@@ -46,6 +46,7 @@ MATRIX = {
     "messages-stop-generation": ("post", {"chat_id", "response_id"}, {}),
     "messages-stream-message": ("get", {"chat_id", "response_id"}, {}),
     "chats-export-chat": ("get", {"chat_id"}, {}),
+    "search-search-messages": ("get", {"chat_id"}, {"q": "q0"}),
 }
 # Ids that may travel in the query string rather than the body.
 QUERY_OR_BODY = {"chat_id", "branch_id"}
@@ -96,7 +97,8 @@ def test_other_users_ids_are_404_with_every_allowed_method(route, user, other_cl
 
     for verb in sorted(allowed_methods(route)):
         reads = verb in ("get", "head")  # every input of a read is in its query string
-        query = "&".join(f"{k}={v}" for k, v in ids.items() if reads or k in QUERY_OR_BODY)
+        sent = {**ids, **extra} if reads else ids
+        query = "&".join(f"{k}={v}" for k, v in sent.items() if reads or k in QUERY_OR_BODY)
         url = f"{reverse(route)}?{query}"
         if verb in ("get", "head"):
             response = getattr(other_client, verb)(url)

@@ -37,7 +37,7 @@ from .buckets import (
     remove_fork,
     save_generation,
 )
-from .bulk import new_pair, read_chat, write_chat
+from .bulk import new_pair, read_chat, stored_pairs, write_chat
 from .connection import calls, connect, database_name, is_ephemeral, ping
 from .maintenance import (
     bucket_outlines,
@@ -76,6 +76,7 @@ __all__ = [
     "ping",
     "read_all_pairs",
     "read_chat",
+    "stored_pairs",
     "read_pair",
     "read_pairs_before",
     "remove_fork",

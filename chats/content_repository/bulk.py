@@ -109,3 +109,9 @@ def read_chat(*, chat_id: Id) -> dict[str, list[StoredPair]]:
         held = pairs.setdefault(bucket["branch_id"], [])
         held += [_stored(bucket["branch_id"], bucket["start"] + i, pair) for i, pair in enumerate(bucket["qa_pairs"])]
     return pairs
+
+
+def stored_pairs(*, branch_id: Id, pairs: list[dict]) -> list[StoredPair]:
+    """Pairs made by `new_pair`, as `write_chat` stores them on that branch
+    (their index: their place in the list)."""
+    return [_stored(str(branch_id), index, pair) for index, pair in enumerate(pairs)]

@@ -1,0 +1,158 @@
+"""Writing the search index: called by the services that write content, in
+the same order as the rest of PostgreSQL (after the content store).
+
+Only finished pairs are indexed (complete or interrupted): a generating pair
+enters when its generation ends, a failed one never. An entry is written
+again whole (an upsert on the chat and response id), so indexing twice is
+harmless. Deletions need no call: an entry goes with its branch or chat.
+
+Off PostgreSQL (the suite's SQLite fallback) nothing is indexed and search
+answers 503: SQLite has no full-text search of this kind.
+"""
+
+import datetime
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVector
+from django.db import DatabaseError, IntegrityError, connection
+from django.db.models import Value
+from django.utils import timezone
+
+from chats import content_repository
+from chats.content_repository import COMPLETE, INTERRUPTED, StoredPair
+from chats.models import Chat
+
+from .models import SearchEntry
+
+logger = logging.getLogger(__name__)
+
+SEARCHABLE = (COMPLETE, INTERRUPTED)
+UPDATED_FIELDS = ["branch", "index", "question", "response", "timestamp", "status", "vector"]
+
+
+def enabled() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def vector(question: str, response: str):
+    config = settings.SEARCH_CONFIG
+    return SearchVector(Value(question), config=config, weight="A") + SearchVector(
+        Value(response), config=config, weight="B"
+    )
+
+
+def entry(*, owner_id, chat_id, pair: StoredPair) -> SearchEntry:
+    return SearchEntry(
+        owner_id=owner_id,
+        chat_id=chat_id,
+        branch_id=pair.branch_id,
+        response_id=pair.response_id,
+        index=pair.index,
+        question=pair.question,
+        response=pair.response,
+        timestamp=pair.timestamp,
+        status=pair.status,
+        vector=vector(pair.question, pair.response),
+    )
+
+
+def searchable(pair: StoredPair) -> bool:
+    return pair.status in SEARCHABLE
+
+
+def index_pairs(*, owner_id, chat_id, pairs: Iterable[StoredPair]) -> int:
+    """Index these pairs of one chat (those finished); returns how many.
+
+    In one statement. Outside a transaction the index never fails the write
+    it follows, which has already reached both stores: a pair whose branch
+    was deleted meanwhile is simply not indexed, and one that PostgreSQL
+    failed to index is logged for `reconcile_content` to add. Inside one (a
+    service creating the chat or branch with it), errors are the caller's."""
+    if not enabled():
+        return 0
+    entries = [entry(owner_id=owner_id, chat_id=chat_id, pair=pair) for pair in pairs if searchable(pair)]
+    if not entries:
+        return 0
+    try:
+        SearchEntry.objects.bulk_create(
+            entries, update_conflicts=True, unique_fields=["chat", "response_id"], update_fields=UPDATED_FIELDS
+        )
+    except IntegrityError:
+        if connection.in_atomic_block:
+            raise
+        logger.info("pairs of chat %s not indexed: their branch is gone", chat_id)
+        return 0
+    except DatabaseError:
+        if connection.in_atomic_block:
+            raise
+        logger.warning("pairs of chat %s not indexed; reconcile_content will add them", chat_id, exc_info=True)
+        return 0
+    return len(entries)
+
+
+def index_pair(*, chat_id, pair: StoredPair, owner_id=None) -> int:
+    """Index one pair if it is finished (`owner_id` read when not given)."""
+    if not enabled() or not searchable(pair):
+        return 0
+    if owner_id is None:
+        try:
+            owner_id = Chat.objects.filter(pk=chat_id).values_list("owner_id", flat=True).first()
+        except DatabaseError:
+            if connection.in_atomic_block:
+                raise
+            logger.warning("pair %s not indexed; reconcile_content will add it", pair.response_id, exc_info=True)
+            return 0
+        if owner_id is None:
+            return 0  # the chat is gone
+    return index_pairs(owner_id=owner_id, chat_id=chat_id, pairs=[pair])
+
+
+def replace_chat_entries(*, chat: Chat, pairs: Iterable[StoredPair]) -> int:
+    """The chat's entries, exactly these pairs (rebuild, repairs): call
+    inside a transaction holding the chat's row."""
+    SearchEntry.objects.filter(chat=chat).delete()
+    return index_pairs(owner_id=chat.owner_id, chat_id=chat.id, pairs=pairs)
+
+
+def compare(*, chat_id, branch_ids: set[str], entries, grace: int = 0, content=None):
+    """The chat's entries against its content: (pairs without an entry,
+    [(pair, what differs)] for entries that disagree, entries whose pair is
+    not a finished pair of a live branch). Pairs written or finished within
+    `grace` seconds are left out of the first: their entry may be on its way.
+    `content`: the chat's pairs as `content_repository.read_chat` gives them,
+    when the caller has read them already."""
+    since = timezone.now() - datetime.timedelta(seconds=grace)
+    expected = {
+        pair.response_id: pair
+        for branch_id, pairs in (content if content is not None else content_repository.read_chat(chat_id=chat_id)).items()
+        if branch_id in branch_ids
+        for pair in pairs
+        if searchable(pair)
+    }
+    existing = {str(entry.response_id): entry for entry in entries}
+    missing = [
+        pair for response_id, pair in expected.items()
+        if response_id not in existing and max(pair.timestamp, pair.saved_at or pair.timestamp) <= since
+    ]
+    stale = []
+    for response_id, entry in existing.items():
+        pair = expected.get(response_id)
+        if pair is not None:
+            differs = [field for field in COMPARED if _stored_value(pair, field) != _entry_value(entry, field)]
+            if differs:
+                stale.append((pair, ", ".join(differs)))
+    orphans = [entry for response_id, entry in existing.items() if response_id not in expected]
+    return missing, stale, orphans
+
+
+COMPARED = ("branch_id", "index", "question", "response", "timestamp", "status")
+
+
+def _stored_value(pair, field):
+    return str(pair.branch_id) if field == "branch_id" else getattr(pair, field)
+
+
+def _entry_value(entry, field):
+    return str(entry.branch_id) if field == "branch_id" else getattr(entry, field)
