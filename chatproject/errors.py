@@ -191,3 +191,24 @@ class ModelTimeout(DomainError):
 # The errors that end a generation; its pair keeps the code (and detail).
 GENERATION_ENDING_ERRORS = (ModelUnavailable, ModelTimeout, ModelError, ContentStoreUnavailable)
 GENERATION_ENDING_CODES = tuple(error.code for error in GENERATION_ENDING_ERRORS)
+
+
+class PairNotFinished(DomainError):
+    status = HTTPStatus.BAD_REQUEST
+    code = "pair_not_finished"
+    attr = "response_id"
+    default_detail = "This pair is still being generated, or its generation failed: it cannot end a share."
+
+
+class NothingToShare(DomainError):
+    status = HTTPStatus.BAD_REQUEST
+    code = "nothing_to_share"
+    default_detail = "This branch's path has no finished pair to share."
+
+
+class ShareLimit(Conflict):
+    code = "share_limit"
+
+    @property
+    def default_detail(self):
+        return f"You have {settings.SHARES_PER_USER} live shares, the most there can be: delete one first."

@@ -6,6 +6,7 @@ from chatproject import pages
 from chatproject.api.health import HealthView
 from chatproject.api.schema import SchemaView
 from chatproject.api.views import not_found
+from shares.views import shared_page
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -14,6 +15,7 @@ api_v1 = [
     path("", include("generation.urls")),
     path("", include("transfer.urls")),
     path("", include("search.urls")),
+    path("", include("shares.urls")),
 ]
 
 urlpatterns = [
@@ -22,6 +24,8 @@ urlpatterns = [
     path("favicon.ico", pages.favicon),
     # The reference chat client (webclient/): a page that uses only the API.
     path("app/", include("webclient.urls")),
+    # A shared conversation, for a person with the link (shares/).
+    path("s/<str:token>", shared_page, name="shared-page"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

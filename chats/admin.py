@@ -61,8 +61,8 @@ class ChatAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     date_hierarchy = "updated_at"
     ordering = ["-updated_at"]
-    fields = ["title", "locked", "hidden", "status", "owner_name", "created_at", "updated_at", "active_branch"]
-    readonly_fields = ["status", "owner_name", "created_at", "updated_at", "active_branch"]
+    fields = ["title", "locked", "hidden", "status", "owner_name", "created_at", "updated_at", "active_branch", "share_links"]
+    readonly_fields = ["status", "owner_name", "created_at", "updated_at", "active_branch", "share_links"]
     actions = ["lock", "unlock", "hide", "restore", "delete_with_content"]
     change_form_template = "admin/chats/chat/change_form.html"
 
@@ -84,6 +84,13 @@ class ChatAdmin(admin.ModelAdmin):
     @admin.display(description="pairs", ordering="pair_total")
     def pair_count(self, chat):
         return chat.pair_total or 0
+
+    @admin.display(description="shares")
+    def share_links(self, chat):
+        # Shares live in their own app (shares/admin.py): linked, filtered to this chat.
+        count = chat.shares.count()
+        url = reverse("admin:shares_share_changelist") + "?" + urlencode({"chat__id__exact": str(chat.pk)})
+        return format_html('<a href="{}">{}</a>', url, ngettext("%d share link", "%d share links", count) % count)
 
     def has_add_permission(self, request):
         return False  # chats are made by their owners, through the API

@@ -193,6 +193,34 @@ def path_page(
     return messages, bool(messages) and messages[0]["position"] > 0
 
 
+def path_pairs(*, chat_id, branches: list[Branch], branch: Branch, start: int, end: int) -> list[tuple[int, StoredPair]]:
+    """The pairs at positions [start, end) of a branch's path, oldest first,
+    with their positions: one read per branch of the path holding some."""
+    found = []
+    for segment in _path_segments(branches, branch):
+        first = segment.path_start
+        low = max(start, first)
+        high = end if segment.own_end is None else min(end, first + segment.own_end)
+        if low >= high:
+            continue
+        pairs = content_repository.read_pairs_before(
+            chat_id=chat_id, branch_id=segment.branch.id, end=high - first, limit=high - low
+        )
+        found += [(first + pair.index, pair) for pair in pairs]
+    return found
+
+
+def path_position(*, chat_id, branches: list[Branch], branch: Branch, response_id) -> tuple[StoredPair, int] | None:
+    """The pair with this id and its position, if it is on the branch's path."""
+    pair = content_repository.read_pair(chat_id=chat_id, response_id=response_id)
+    if pair is None:
+        return None
+    for segment in _path_segments(branches, branch):
+        if str(segment.branch.id) == pair.branch_id and (segment.own_end is None or pair.index < segment.own_end):
+            return pair, segment.path_start + pair.index
+    return None
+
+
 def fork_alternatives(branches: list[Branch]) -> Callable[[str, int], list[str]]:
     """`alternatives(holder_id, position)`: the ids of the branches that each
     show a pair of their own at `position` of a path after the same history

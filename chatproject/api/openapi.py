@@ -313,6 +313,15 @@ FIELD_EXAMPLES = {
     "access": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.4Hb0Yk3ZqVt8Xw",
     "refresh": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.q9Lm2Rz0Wv7Ks1",
     "search": "lisbon",
+    "q": '"night train" lisbon -bus',
+    "chat_title": "Two days in Lisbon",
+    "branch_name": "shorter answers",
+    "share_id": "9b7d3c2a-5e1f-4a6b-8c9d-0e1f2a3b4c5d",
+    "token": "q3VnX8kz0R2mB7wYt5LcJ1sHa9dE4fPu6GiKoZxNyQw",
+    "url": "http://localhost:8000/s/q3VnX8kz0R2mB7wYt5LcJ1sHa9dE4fPu6GiKoZxNyQw",
+    "pair_count": 4,
+    "expires_at": "2026-12-28T17:42:09.318204Z",
+    "shared_at": "2026-11-28T17:42:09.318204Z",
 }
 NEXT_PAGE = "http://localhost:8000/api/v1/chats/list-chats?cursor=cD0yMDI2LTExLTI5KzA4JTNBMDElM0EzMy41MTIwMDIlMkIwMCUzQTAw"
 PREVIOUS_PAGE = "http://localhost:8000/api/v1/chats/list-chats?cursor=cj0xJnA9MjAyNi0xMS0zMCswOSUzQTE1JTNBMDQuMTIwOTMxJTJCMDAlM0EwMA%3D%3D"
@@ -393,9 +402,11 @@ def finish_schema(result, generator, request, public):
             # required parameters get one (an optional made-up id is a 404).
             if parameter["name"] in FIELD_EXAMPLES and parameter.get("required") and "example" not in parameter:
                 parameter["example"] = FIELD_EXAMPLES[parameter["name"]]
-    page = schemas.get("PaginatedChatOutputList", {}).get("properties", {})
-    if "next" in page:
-        page["next"]["example"], page["previous"]["example"] = NEXT_PAGE, PREVIOUS_PAGE
+    for name, route in (("PaginatedChatOutputList", "chats/list-chats"), ("PaginatedShareOutputList", "shares/list-shares")):
+        page = schemas.get(name, {}).get("properties", {})
+        if "next" in page:
+            page["next"]["example"] = NEXT_PAGE.replace("chats/list-chats", route)
+            page["previous"]["example"] = PREVIOUS_PAGE.replace("chats/list-chats", route)
     used = _referenced(result["paths"], schemas)
     models_first = sorted((n for n in used if not n.startswith("Error")), key=str.lower)
     errors_after = sorted(n for n in used if n.startswith("Error"))

@@ -130,3 +130,13 @@ class GenerateThrottle(WindowMixin, UserRateThrottle):
 
     def get_rate(self):
         return settings.THROTTLE_GENERATE_RATE
+
+
+class SharedThrottle(AuthThrottle):
+    """A shared conversation (get-shared, the page /s/<token>), read without
+    a login: keyed by client address."""
+
+    scope = "shared"
+
+    def get_rate(self):
+        return settings.THROTTLE_SHARED_RATE

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "generation",
     "transfer",
     "search",
+    "shares",
     "webclient",
 ]
 
@@ -105,6 +106,8 @@ IMPORT_MAX_CONVERSATIONS = env.int("IMPORT_MAX_CONVERSATIONS", default=1000)
 # words, `simple` does not). Changing it takes `rebuild_search_index`.
 SEARCH_CONFIG = env("SEARCH_CONFIG", default="english")
 SEARCH_PAGE_SIZE, SEARCH_MAX_PAGE_SIZE = 20, 50
+# Share links: how many live ones a user may have at once.
+SHARES_PER_USER = env.int("SHARES_PER_USER", default=100)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -48,6 +48,8 @@ SPECTACULAR_SETTINGS = {
         },
         {"name": "search", "description": "Full-text search over every pair of every chat and branch you own, "
             "with snippets and highlights, naming the branch that holds each pair."},
+        {"name": "shares", "description": "Share links: a read-only view of a branch up to a pair, readable without a login "
+            "(get-shared, and the page /s/<token>); list and revoke yours; continue one as a chat of yours."},
         {"name": "health", "description": "The state of the service and its stores, for load balancers."},
     ],
     "POSTPROCESSING_HOOKS": [

@@ -12,3 +12,6 @@ THROTTLE_AUTH_RATE = env("THROTTLE_AUTH_RATE", default="10/minute")
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 # Generated answers, per user (on top of the user rate).
 THROTTLE_GENERATE_RATE = env("THROTTLE_GENERATE_RATE", default="60/minute")
+# get-shared and the shared page (/s/<token>), which need no login: per
+# client address.
+THROTTLE_SHARED_RATE = env("THROTTLE_SHARED_RATE", default="120/minute")

@@ -87,6 +87,11 @@ ERRORS_BY_OPERATION = {
     "chats_export_chat": {400, 401, 404, 405, 413, 415, 429, 503},
     "chats_import_chats": {400, 401, 405, 413, 415, 429, 503},
     "search_search_messages": {400, 401, 404, 405, 429, 503},
+    "shares_create_share": {400, 401, 404, 405, 409, 413, 415, 429, 503},
+    "shares_list_shares": {400, 401, 404, 405, 429, 503},
+    "shares_delete_share": {400, 401, 404, 405, 413, 415, 429, 503},
+    "shares_fork_shared": {400, 401, 404, 405, 413, 415, 429, 503},
+    "shared_get_shared": {400, 404, 405, 429, 503},
     "health": {405, 503},
 }
 
@@ -104,9 +109,10 @@ def operations(schema):
 
 
 def test_operations_are_grouped_by_resource_with_summary_and_description(schema):
-    assert [tag["name"] for tag in schema["tags"]] == ["auth", "chats", "messages", "branches", "search", "health"]
+    assert [tag["name"] for tag in schema["tags"]] == ["auth", "chats", "messages", "branches", "search", "shares", "health"]
     for path, method, operation in operations(schema):
         resource = "health" if path == "/health" else path.split("/")[3]
+        resource = {"shared": "shares"}.get(resource, resource)  # get-shared: a share, read by anyone
         assert operation["tags"] == [resource], (method, path)
         assert operation["summary"] and operation["description"], (method, path)
 
@@ -156,6 +162,7 @@ def test_conflicts_name_their_codes(schema):
         "branches_set_active_branch": ["chat_locked"],
         "branches_rename_branch": ["chat_locked"],
         "branches_delete_branch": ["chat_locked", "root_branch", "branch_has_children"],
+        "shares_create_share": ["share_limit"],
     }
 
 
@@ -165,8 +172,9 @@ def test_models_come_first_and_the_error_schemas_after_them(schema):
     assert errors == [f"Error{status}" for status in (400, 401, 404, 405, 409, 413, 415, 429, 502, 503, 504)]
     assert names[-len(errors):] == errors
     # The model components stay few (drf-spectacular splits a shape it sees
-    # twice into two components when their names differ): 43 with search.
-    assert len(names) - len(errors) <= 43
+    # twice into two components when their names differ): 49 with search
+    # and shares.
+    assert len(names) - len(errors) <= 49
 
 
 def test_samples_look_like_real_data(schema):

@@ -21,7 +21,7 @@ def test_swagger_ui_loads_only_local_assets_without_errors(page, live_server, sc
     assert page.log.errors == []
     # Grouped by resource, in this order, each operation with its summary.
     tags = page.locator(".opblock-tag-section h3 .nostyle span").all_inner_texts()
-    assert tags == ["auth", "chats", "messages", "branches", "search", "health"]
+    assert tags == ["auth", "chats", "messages", "branches", "search", "shares", "health"]
     assert "Read a chat and a page of its path" in page.inner_text("#operations-chats-chats_get_chat")
 
 

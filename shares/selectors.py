@@ -1,0 +1,72 @@
+"""Reads of shares: the owner's list, and the public read of a link, which
+answers the same 404 for every link that does not work (unknown, deleted,
+expired, disabled, or its chat or branch deleted or hidden)."""
+
+import uuid
+
+from django.db.models import QuerySet
+
+from accounts.models import User
+from chatproject.api.formats import iso_datetime
+from chatproject.errors import NotFound
+from chats.selectors import chat_branches, chat_get, path_pairs
+
+from .models import Share
+
+GONE = "This shared conversation does not exist, or no longer does."
+
+
+def share_list(*, user: User, chat_id: uuid.UUID | None = None) -> QuerySet[Share]:
+    """The user's shares (ordered by the pagination: newest first)."""
+    shares = Share.objects.filter(owner=user)
+    if chat_id is not None:
+        chat_get(user=user, chat_id=chat_id)  # 404 for a chat that is not the caller's
+        shares = shares.filter(chat_id=chat_id)
+    return shares
+
+
+def live_share(*, token: str) -> tuple[Share, list]:
+    """The share of this token with its chat's branches, if its link works."""
+    share = Share.objects.live().select_related("chat", "branch").filter(token=token, chat__hidden=False).first()
+    if share is None:
+        raise NotFound(GONE)
+    return share, chat_branches(chat=share.chat)
+
+
+def shared_page(*, token: str, offset: int, limit: int) -> dict:
+    """get-shared: a page of the shared pairs, oldest first. Only what a
+    reader needs: no id, no owner, no other branch, nothing after the pair."""
+    share, branches = live_share(token=token)
+    end = min(offset + limit, share.pair_count)
+    pairs = path_pairs(chat_id=share.chat_id, branches=branches, branch=share.branch, start=offset, end=end) if offset < end else []
+    return {
+        "title": share.title,
+        "shared_at": iso_datetime(share.created_at),
+        "pair_count": share.pair_count,
+        "offset": offset,
+        "messages": [
+            {
+                "position": position,
+                "question": pair.question,
+                "response": pair.response,
+                "timestamp": iso_datetime(pair.timestamp),
+                "model": pair.model,
+            }
+            for position, pair in pairs
+        ],
+        "has_more": end < share.pair_count,
+    }
+
+
+def share_representation(share: Share, *, url: str) -> dict:
+    return {
+        "share_id": str(share.id),
+        "token": share.token,
+        "url": url,
+        "chat_id": str(share.chat_id),
+        "branch_id": str(share.branch_id),
+        "response_id": str(share.response_id),
+        "pair_count": share.pair_count,
+        "created_at": iso_datetime(share.created_at),
+        "expires_at": iso_datetime(share.expires_at) if share.expires_at else None,
+    }
