@@ -49,6 +49,7 @@ bench: install
 	$(BIN)/python bench/crossprocess.py
 	$(BIN)/python bench/transfer.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/shares.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache db.sqlite3 staticfiles

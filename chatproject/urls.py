@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
 from chatproject import pages
 from chatproject.api.health import HealthView
@@ -28,7 +28,8 @@ urlpatterns = [
     path("s/<str:token>", shared_page, name="shared-page"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SchemaView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # Split: Swagger UI's settings come as a script of their own, not inline (CSP).
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("health", HealthView.as_view(), name="health"),
     path("admin/", admin.site.urls),

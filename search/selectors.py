@@ -94,7 +94,7 @@ def _require_terms(q, config):
 def _with_headlines(ids, query, config):
     def headline(field):
         text = Replace(Replace(F(field), Value(START), Value("")), Value(STOP), Value(""))
-        return SearchHeadline(text, query, config=config, start_sel=START, stop_sel=STOP, max_words=35, min_words=15)
+        return SearchHeadline(text, query, config=config, start_sel=START, stop_sel=STOP, max_words=50, min_words=25)
 
     rows = (
         SearchEntry.objects.filter(id__in=ids)

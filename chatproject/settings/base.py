@@ -3,6 +3,8 @@ pulled in below; `local`, `test` and `production` adjust what differs."""
 
 from .cache import *  # noqa: F401,F403
 from .database import *  # noqa: F401,F403
+from csp.constants import NONCE, NONE, SELF
+
 from .environment import BASE_DIR, env
 from .jwt import *  # noqa: F401,F403
 from .llm import *  # noqa: F401,F403
@@ -23,6 +25,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "corsheaders",
+    "csp",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
@@ -42,6 +45,7 @@ MIDDLEWARE = [
     # First, so that nothing reads a chunked body before it is read whole.
     "chatproject.api.middleware.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "chatproject.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before CommonMiddleware, so preflight requests are answered here.
     "corsheaders.middleware.CorsMiddleware",
@@ -108,6 +112,23 @@ SEARCH_CONFIG = env("SEARCH_CONFIG", default="english")
 SEARCH_PAGE_SIZE, SEARCH_MAX_PAGE_SIZE = 20, 50
 # Share links: how many live ones a user may have at once.
 SHARES_PER_USER = env.int("SHARES_PER_USER", default=100)
+
+# Every response's Content-Security-Policy (chatproject/csp.py): this origin
+# only; an inline script or style runs only with the response's nonce.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+    }
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
