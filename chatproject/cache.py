@@ -45,12 +45,27 @@ def bump_chat(chat_id):
 
 def _bump(chat_id):
     key = _version_key(chat_id)
+    client = _redis()
+    if client is not None:
+        try:
+            _bump_script(client)(
+                keys=[cache.make_key(key), cache.make_key(_entries_key(chat_id))],
+                args=[time.time_ns(), VERSION_TIMEOUT],
+                client=client,
+            )
+        except RedisError:
+            logger.warning("Redis unreachable: chat %s's cached reads not invalidated", chat_id, exc_info=True)
+        return
     try:
         cache.incr(key)
     except ValueError:
         # Missing (never read, or evicted): a fresh clock-seeded value is higher
         # than any earlier one.
         cache.set(key, time.time_ns(), VERSION_TIMEOUT)
+
+
+def _entries_key(chat_id):
+    return f"chat:{chat_id}:entries"
 
 
 def chat_read_key(*, user_id, chat_id, view, params):
@@ -74,20 +89,32 @@ def cached_chat_json(*, user_id, chat_id, view, params, compute):
         version = _stamp(cache.get(version_key))
     body = to_json(compute())
     if version is not None:
-        _store(entry_key, version, body)
+        _store(chat_id, entry_key, version, body)
     return body
 
 
 # An entry is the version it was computed under, a colon, and the JSON: a hit
 # is one round trip (the version and the entry together) and returns the
 # bytes as they are. With Redis they are read and written with the client
-# itself (django-redis would pickle them). An entry above INLINE_BYTES (a
-# whole long chat: 2.5 MB at 1,000 pairs) keeps its JSON under a key of its
-# own and only `<version>:*` in the entry, so that the stale entry every read
-# after a write finds is not fetched whole to be thrown away (2.9 ms here);
-# a hit on it costs a second round trip, small beside moving the JSON.
-INLINE_BYTES = 256 * 1024
-_APART = b"*"
+# itself (django-redis would pickle them), and each chat keeps the set of its
+# entries' keys, so that a write deletes them as it bumps the version: the
+# read after a write finds no entry to fetch only to throw away (a whole
+# 1,000-pair chat is 2.5 MB: 2.9 ms here). The version still decides: an
+# entry a slower read stores after the bump is never served.
+BUMP_SCRIPT = """
+local entries = redis.call('SMEMBERS', KEYS[2])
+for first = 1, #entries, 1000 do
+  redis.call('DEL', unpack(entries, first, math.min(first + 999, #entries)))
+end
+redis.call('DEL', KEYS[2])
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('INCR', KEYS[1])
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return tonumber(ARGV[1])
+"""
+
+_scripts = {}
 
 
 def _stamp(version):
@@ -108,6 +135,13 @@ def _redis():
     return backend.client.get_client(write=True) if isinstance(backend, RedisCache) else None
 
 
+def _bump_script(client):
+    known = _scripts.get(id(client))
+    if known is None or known[0] is not client:
+        known = _scripts[id(client)] = (client, client.register_script(BUMP_SCRIPT))
+    return known[1]
+
+
 def _lookup(version_key, entry_key):
     """(the chat's version, the entry's JSON if computed under it), as bytes or None."""
     client = _redis()
@@ -115,33 +149,26 @@ def _lookup(version_key, entry_key):
         found = cache.get_many([version_key, entry_key])
         version = _stamp(found.get(version_key))
         return version, _current(found.get(entry_key), version)
-    entry_key = cache.make_key(entry_key)
     try:
-        version, entry = client.mget([cache.make_key(version_key), entry_key])
-        body = _current(entry, version)
-        if body == _APART:
-            # Stamped again: a slower read may have replaced it meanwhile.
-            body = _current(client.get(f"{entry_key}:body"), version)
+        version, entry = client.mget([cache.make_key(version_key), cache.make_key(entry_key)])
     except RedisError:
         logger.warning("Redis unreachable: chat read served from the stores", exc_info=True)
         return None, None
-    return version, body
+    return version, _current(entry, version)
 
 
-def _store(entry_key, version, body):
+def _store(chat_id, entry_key, version, body):
     stamped = version + b":" + body
     client = _redis()
     if client is None:
         cache.set(entry_key, stamped, ENTRY_TIMEOUT)
         return
-    entry_key = cache.make_key(entry_key)
+    entry_key, entries_key = cache.make_key(entry_key), cache.make_key(_entries_key(chat_id))
     try:
-        if len(body) <= INLINE_BYTES:
-            client.set(entry_key, stamped, ex=ENTRY_TIMEOUT)
-            return
         with client.pipeline(transaction=False) as pipe:
-            pipe.set(f"{entry_key}:body", stamped, ex=ENTRY_TIMEOUT)
-            pipe.set(entry_key, version + b":" + _APART, ex=ENTRY_TIMEOUT)
+            pipe.set(entry_key, stamped, ex=ENTRY_TIMEOUT)
+            pipe.sadd(entries_key, entry_key)
+            pipe.expire(entries_key, ENTRY_TIMEOUT)
             pipe.execute()
     except RedisError:
         logger.warning("Redis unreachable: chat read not cached", exc_info=True)

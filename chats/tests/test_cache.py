@@ -97,25 +97,26 @@ def test_reads_and_writes_work_with_redis_down(redis_down, user, chat):
 
 
 @pytest.mark.requires_redis
-def test_a_page_above_the_inline_size_is_kept_apart_and_checked_again(auth_client, user, chat, monkeypatch):
+def test_a_write_deletes_the_chats_cached_reads_and_a_stale_entry_is_never_served(auth_client, user, chat):
     from django_redis import get_redis_connection
 
-    from chatproject import cache as chat_cache
-
-    monkeypatch.setattr(chat_cache, "INLINE_BYTES", 100)  # every page of this chat is larger
     redis = get_redis_connection("default")
     first = get_chat(auth_client, chat).json()
-    [entry_key] = [k for k in redis.scan_iter(match=f"*chat:{chat.id}:user:{user.pk}:page:*") if not k.endswith(b":body")]
-    version = redis.get(cache.make_key(f"chat:{chat.id}:version"))
+    auth_client.get(MESSAGES, {"chat_id": str(chat.id)})
+    entries = redis.smembers(cache.make_key(f"chat:{chat.id}:entries"))
+    assert len(entries) == 2 and all(redis.exists(key) for key in entries)
 
-    # The entry holds its version only; the JSON, stamped too, is apart.
-    assert redis.get(entry_key) == version + b":*"
-    assert json.loads(redis.get(entry_key + b":body").partition(b":")[2]) == first
+    auth_client.post(ADD, {"chat_id": str(chat.id), "question": "new", "response": "pair"}, format="json")
+
+    # Gone with the write: the read after it fetches nothing to throw away.
+    assert not any(redis.exists(key) for key in entries)
+    assert not redis.exists(cache.make_key(f"chat:{chat.id}:entries"))
+    second = get_chat(auth_client, chat).json()
+    assert second["messages"][-1]["question"] == "new"
+    # An entry computed under an older version (a slower read storing it
+    # after the write) is not served.
+    [entry_key] = redis.smembers(cache.make_key(f"chat:{chat.id}:entries"))
+    redis.set(entry_key, b"1:" + json.dumps(first).encode())
     calls = content_repository.calls()
-    assert get_chat(auth_client, chat).json() == first
-    assert content_repository.calls() == calls
-
-    # JSON left by an older read under the current entry is never served.
-    redis.set(entry_key + b":body", b"1:" + b'{"stale": true}')
-    assert get_chat(auth_client, chat).json() == first
+    assert get_chat(auth_client, chat).json() == second
     assert content_repository.calls() == calls + 1
