@@ -4,6 +4,7 @@ a private window (no login), with every text shown as text."""
 import pytest
 
 from chats import services as chat_services
+from chats.models import Chat
 from chats.tests.factories import ChatFactory
 from shares import services as share_services
 
@@ -35,3 +36,23 @@ def test_a_shared_conversation_reads_on_a_phone_without_script(browser, live_ser
     assert page.locator("a.continue").get_attribute("href") == f"/app/#fork={share.token}"
     assert all(url.startswith(live_server.url) for url in requests), requests
     context.close()
+
+
+def test_continue_this_conversation_forks_it_into_the_readers_chats(page, live_server, user, other_user, screenshot):
+    from .chat_client import PASSWORD, expect, open_chat_id, shown_pairs
+
+    chat = ChatFactory(owner=user, title="Owls at night", pairs=2)
+    share = share_services.share_create(user=user, chat_id=chat.id)
+    page.goto(f"{live_server.url}/s/{share.token}")
+    page.click("a.continue")
+    # Not signed in yet: the client asks for a login, then forks.
+    page.fill("#login-username", other_user.username)
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+
+    expect(page.locator("#chat-title")).to_have_text("Owls at night")
+    screenshot(page, "shared-continued")
+    forked = open_chat_id(page)
+    assert forked != str(chat.id)
+    assert [tuple(p[:2]) for p in shown_pairs(page)] == [("q0", "r0"), ("q1", "r1")]
+    assert Chat.objects.get(pk=forked).owner == other_user

@@ -60,7 +60,20 @@ export async function start() {
 
 async function enterWorkspace() {
   publish("session");
-  const chatId = new URLSearchParams(location.hash.slice(1)).get("chat");
+  const wanted = new URLSearchParams(location.hash.slice(1));
+  let chatId = wanted.get("chat");
+  const shared = wanted.get("fork");
+  if (shared) {
+    // "Continue this conversation" on a shared page (/s/<token>): the shared
+    // pairs become a chat of this user's, opened in its place.
+    try {
+      chatId = (await api.shares.fork({ token: shared })).chat_id;
+      history.replaceState(null, "", `#chat=${chatId}`);
+    } catch (error) {
+      history.replaceState(null, "", location.pathname);
+      report(error);
+    }
+  }
   if (chatId) {
     await Promise.all([loadChats(), openChat(chatId)]);
   } else {

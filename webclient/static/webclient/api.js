@@ -272,3 +272,10 @@ export const transfer = {
     return json("POST", "chats/import-chats", { body: form });
   },
 };
+
+export const shares = {
+  // A shared conversation (its link's last part) as a new chat of the caller's.
+  fork({ token }) {
+    return json("POST", "shares/fork-shared", { body: { token } });
+  },
+};
