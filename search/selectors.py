@@ -10,6 +10,7 @@ import base64
 import binascii
 import datetime
 import json
+import re
 import uuid
 from http import HTTPStatus
 
@@ -107,7 +108,7 @@ def _with_headlines(ids, query, config):
 def _result(entry) -> dict:
     snippets = {}
     for field in FIELDS:
-        snippet = snippet_of(getattr(entry, f"{field}_headline"))
+        snippet = snippet_of(getattr(entry, f"{field}_headline"), getattr(entry, field))
         if snippet["highlights"]:
             snippets[field] = snippet
     return {
@@ -124,26 +125,25 @@ def _result(entry) -> dict:
     }
 
 
-def snippet_of(headline: str, width: int = SNIPPET_CHARS) -> dict:
-    """Plain text of about `width` characters around the first match, and the
-    matches as [start, end) code-point offsets into it."""
-    text, highlights, start = [], [], None
-    length = 0
-    for part in _parts(headline):
-        if part == START:
-            start = length
-        elif part == STOP:
-            if start is not None and length > start:
-                highlights.append([start, length])
-            start = None
-        else:
-            text.append(part)
-            length += len(part)
-    text = "".join(text)
-    if len(text) <= width or not highlights:
-        return {"text": text[:width].rstrip() if not highlights else text, "highlights": highlights}
+def snippet_of(headline: str, text: str, width: int = SNIPPET_CHARS) -> dict:
+    """Plain text of about `width` characters of `text` around the first
+    match, and the matches as [start, end) code-point offsets into it.
+
+    ts_headline says which words matched (its marks) but rewrites the text
+    around them (it drops what its parser takes for markup, `<b>` included),
+    so the snippet is cut from the text as stored, the marked words found
+    again in it."""
+    words = sorted({word for word in _marked(headline) if word.strip()}, key=len, reverse=True)
+    if not words:
+        return {"text": text[:width].rstrip(), "highlights": []}
+    pattern = re.compile("|".join(rf"(?<!\w){re.escape(word)}(?!\w)" for word in words))
+    matches = [m.span() for m in pattern.finditer(text)]
+    if not matches:
+        return {"text": text[:width].rstrip(), "highlights": []}
+    if len(text) <= width:
+        return {"text": text, "highlights": [list(span) for span in matches]}
     # A window around the first match, cut at spaces, marked with ellipses.
-    first = highlights[0][0]
+    first, first_end = matches[0]
     begin = max(0, min(first - width // 4, len(text) - width))
     if begin > 0:
         space = text.find(" ", begin)
@@ -151,25 +151,25 @@ def snippet_of(headline: str, width: int = SNIPPET_CHARS) -> dict:
     end = min(len(text), begin + width)
     if end < len(text):
         space = text.rfind(" ", begin, end)
-        end = space if space > highlights[0][1] else end
+        end = space if space > first_end else end
     prefix, suffix = ("… " if begin > 0 else ""), (" …" if end < len(text) else "")
     shift = len(prefix) - begin
-    window = [[s + shift, e + shift] for s, e in highlights if s >= begin and e <= end]
+    window = [[s + shift, e + shift] for s, e in matches if s >= begin and e <= end]
     return {"text": prefix + text[begin:end] + suffix, "highlights": window}
 
 
-def _parts(headline):
-    part = []
+def _marked(headline):
+    """The words between the marks of a headline."""
+    inside, word = False, []
     for char in headline:
-        if char in (START, STOP):
-            if part:
-                yield "".join(part)
-                part = []
-            yield char
-        else:
-            part.append(char)
-    if part:
-        yield "".join(part)
+        if char == START:
+            inside, word = True, []
+        elif char == STOP:
+            if inside:
+                yield "".join(word)
+            inside = False
+        elif inside:
+            word.append(char)
 
 
 def _encode(rank: float, timestamp: datetime.datetime, entry_id: int) -> str:

@@ -180,3 +180,18 @@ def test_bad_input_is_a_400_naming_the_parameter(auth_client, params, attr, code
 
 def test_search_needs_a_login(api_client):
     assert api_client.get(SEARCH, {"q": "sea"}).status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_a_long_response_gives_a_window_of_its_own_text_around_the_match(auth_client):
+    before = "Some words about trains and stations. " * 20
+    after = " More about <code>timetables</code> and tickets." * 20
+    chat_id, _, first = new_chat(auth_client, "Long", "A question", before + "The Lusitania ran nightly." + after)
+
+    [result] = search(auth_client, "Lusitania").json()["results"]
+
+    snippet = result["snippet"]["response"]
+    text, [[start, end]] = snippet["text"], snippet["highlights"]
+    assert text[start:end] == "Lusitania"
+    assert text.startswith("… ") and text.endswith(" …")
+    assert 150 <= len(text) <= 210
+    assert "The Lusitania ran nightly. More about <code>timetables</code>" in text

@@ -199,6 +199,17 @@ export async function openChat(chatId) {
   await reloadChat({ scroll: "bottom" });
 }
 
+// A search result: its chat on the branch that holds the pair (shown, not
+// made active), scrolled to the pair, the words found marked in it.
+export async function openPair({ chatId, branchId, position, marks }) {
+  closeChat();
+  publish("chat");
+  publish("pairs");
+  publish("branches");
+  setLocation(chatId);
+  await reloadChat({ branchId, position, scroll: "position", focus: { position, marks } });
+}
+
 // Read the open chat again: its tree and a page of a path (`branchId`, by
 // default the active branch), the latest pairs or, with `position`, a page
 // that still shows the pair at that position (a switched alternative).

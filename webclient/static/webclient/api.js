@@ -274,8 +274,25 @@ export const transfer = {
 };
 
 export const shares = {
+  // The shown branch up to its last finished pair, as a link.
+  create({ chatId, branchId }) {
+    return json("POST", "shares/create-share", { body: { chat_id: chatId, branch_id: branchId } });
+  },
+  list({ chatId }) {
+    return json("GET", "shares/list-shares", { query: { chat_id: chatId, page_size: 100 } });
+  },
+  remove({ shareId }) {
+    return request("DELETE", "shares/delete-share", { body: { share_id: shareId } });
+  },
   // A shared conversation (its link's last part) as a new chat of the caller's.
   fork({ token }) {
     return json("POST", "shares/fork-shared", { body: { token } });
+  },
+};
+
+export const search = {
+  // {results: [{chat_id, branch_id, position, snippet, ...}], next_cursor}
+  messages({ q, cursor }) {
+    return json("GET", "search/search-messages", { query: { q, cursor } });
   },
 };

@@ -9,6 +9,7 @@ import { notify, report, start } from "./actions.js";
 import * as chats from "./views/chats.js";
 import * as conversation from "./views/conversation.js";
 import * as dialogs from "./views/dialogs.js";
+import * as find from "./views/find.js";
 import * as layout from "./views/layout.js";
 import * as notices from "./views/notices.js";
 import * as session from "./views/session.js";
@@ -22,5 +23,5 @@ window.addEventListener("unhandledrejection", (event) => {
 });
 window.addEventListener("error", () => notify("Something went wrong on this page. Reload it to start again."));
 
-for (const view of [notices, dialogs, layout, session, chats, conversation, tree, transfer]) view.mount();
+for (const view of [notices, dialogs, layout, session, chats, conversation, tree, transfer, find]) view.mount();
 start();

@@ -5,7 +5,8 @@
 // Topics: "session", "chats", "chat" (the open chat: its title, status,
 // branch), "pairs" (the whole conversation), "pair" (one pair changed, with
 // its response_id: a streamed answer), "branches" (the tree), "notice",
-// "imported" (chats brought in from a file).
+// "imported" (chats brought in from a file), "found" (a message search),
+// "sharing" (the share dialog).
 
 export const state = {
   user: null, // {id, username, email} once signed in
@@ -26,6 +27,8 @@ export const state = {
   following: new Map(),
   notices: [], // [{id, text}] shown above everything
   imported: null, // chats brought in from a file: {busy: file name}, then {file, imported, skipped}
+  found: null, // a message search: {q, results, next, loading, problem}
+  sharing: null, // the share dialog: {shares, created, busy}
 };
 
 const subscribers = new Map();

@@ -166,6 +166,19 @@ function nearBottom(box) {
   return box.scrollHeight - box.scrollTop - box.clientHeight < NEAR_BOTTOM_PX;
 }
 
+// A search result's words, marked where they are in its pair's texts (as
+// text nodes and <mark> elements, never HTML).
+function markWords(article, words) {
+  const escaped = [...new Set(words)].filter(Boolean).map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  if (!escaped.length) return;
+  const pattern = new RegExp(`(${escaped.join("|")})`, "giu");
+  for (const box of article.querySelectorAll(".question-text, .answer-text")) {
+    const parts = box.textContent.split(pattern);
+    box.replaceChildren(...parts.map((part, index) => (index % 2 ? h("mark", {}, part) : part)));
+  }
+  article.classList.add("found");
+}
+
 function renderPairs({ scroll = "bottom", focus = null } = {}) {
   const box = $("conversation");
   const fromBottom = box.scrollHeight - box.scrollTop;
@@ -177,6 +190,7 @@ function renderPairs({ scroll = "bottom", focus = null } = {}) {
     box.scrollTop = box.scrollHeight - fromBottom; // older pairs went in above: stay on the same ones
   } else if (scroll === "position" && focus) {
     const article = $("pairs").querySelector(`[data-position="${focus.position}"]`);
+    if (article && focus.marks?.length) markWords(article, focus.marks);
     article?.scrollIntoView({ block: "center" });
     const buttons = [...(article?.querySelectorAll(".switcher button") ?? [])];
     // Keep the keyboard where it was: on the arrow pressed, or the other one at an end.
