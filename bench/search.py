@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 
+from bench import conversations  # noqa: E402
+
 HISTORIES = {1_000: (10, 100), 100_000: (100, 1_000)}  # pairs: (chats, pairs per chat)
 PLANTED = {"lisbon": 20, "night train": 20, "tram": 40}  # words: pairs holding them, whatever the history
 SEARCH = "/api/v1/search/search-messages"
@@ -58,24 +60,12 @@ def history(total, chats, per_chat, seed):
         extra = planted.get(index, [])
         return " ".join([*(rng.choice(words) for _ in range(length)), *extra])
 
-    conversations, index = [], 0
-    for c in range(chats):
-        mapping = {"root": {"id": "root", "message": None, "parent": None, "children": []}}
-        parent = "root"
-        for p in range(per_chat):
-            for role, node, body in (("user", f"u{p}", text(index, 12)), ("assistant", f"a{p}", text(index, 60))):
-                mapping[node] = {
-                    "id": node, "parent": parent, "children": [],
-                    "message": {"id": node, "author": {"role": role}, "create_time": 1_764_000_000.0 + index,
-                                "content": {"content_type": "text", "parts": [body]},
-                                "status": "finished_successfully", "metadata": {}},
-                }
-                mapping[parent]["children"].append(node)
-                parent = node
-            index += 1
-        conversations.append({"title": f"history {c}", "conversation_id": f"search-{total}-{c}", "mapping": mapping,
-                              "current_node": parent, "create_time": 1_764_000_000.0, "update_time": 1_764_000_000.0})
-    return conversations
+    pairs = [(text(index, 12), text(index, 60)) for index in range(total)]
+    return [
+        conversations.linear(pairs[c * per_chat:(c + 1) * per_chat], title=f"history {c}",
+                             conversation_id=f"search-{total}-{c}")
+        for c in range(chats)
+    ]
 
 
 def main(argv=None):

@@ -7,7 +7,9 @@ import path), then, round-robin:
 
 - create-share of the whole path (its last pair);
 - get-shared, the first page and the last page, of 10 pairs (what a
-  10-pair share holds: the pages compared carry as many pairs);
+  10-pair share holds: the pages compared carry as many pairs), as read
+  again (a share's pages never change: they are cached once read) and the
+  first page as read the first time;
 
 each at 10 against 10,000 pairs of path (the goal: ≤ 1.25: a share is a
 reference, never a copy). Then fork-shared of the 10,000-pair share: its
@@ -27,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 
+from bench import conversations  # noqa: E402
+
 SIZES = (10, 1_000, 10_000)
 CREATE, LIST, GET, FORK = ("/api/v1/shares/create-share", "/api/v1/shares/list-shares",
                            "/api/v1/shared/get-shared", "/api/v1/shares/fork-shared")
@@ -37,18 +41,8 @@ def log(message):
 
 
 def conversation(pairs):
-    mapping = {"root": {"id": "root", "message": None, "parent": None, "children": []}}
-    parent = "root"
-    for i in range(pairs):
-        for role, node, text in (("user", f"u{i}", f"Question {i}?"), ("assistant", f"a{i}", f"Answer {i}. " * 20)):
-            mapping[node] = {"id": node, "parent": parent, "children": [],
-                             "message": {"id": node, "author": {"role": role}, "create_time": 1_764_000_000.0 + i,
-                                         "content": {"content_type": "text", "parts": [text]},
-                                         "status": "finished_successfully", "metadata": {}}}
-            mapping[parent]["children"].append(node)
-            parent = node
-    return {"title": f"{pairs} pairs", "conversation_id": f"shares-{pairs}", "mapping": mapping,
-            "current_node": parent, "create_time": 1_764_000_000.0, "update_time": 1_764_000_000.0}
+    return conversations.linear([(f"Question {i}?", f"Answer {i}. " * 20) for i in range(pairs)],
+                                title=f"{pairs} pairs", conversation_id=f"shares-{pairs}")
 
 
 def main(argv=None):
@@ -61,6 +55,7 @@ def main(argv=None):
 
     django.setup()
     from django.conf import settings
+    from django.core.cache import cache
 
     from bench.measure import Case, sweep
     from bench.probes import timing_probes
@@ -82,7 +77,9 @@ def main(argv=None):
     for size in SIZES:
         result = import_document([conversation(size)], owner=owner, keep_hidden=True)
         chats[size] = result.imported[0]["chat_id"]
-    tokens = {size: client.post(CREATE, {"chat_id": str(chats[size])}, format="json").json()["token"] for size in SIZES}
+    created = {size: client.post(CREATE, {"chat_id": str(chats[size])}, format="json").json() for size in SIZES}
+    tokens = {size: share["token"] for size, share in created.items()}
+    share_ids = {size: share["share_id"] for size, share in created.items()}
     log("seeded 10, 1,000 and 10,000-pair chats and a share of each")
 
     def create(size):
@@ -96,6 +93,9 @@ def main(argv=None):
     for size in (10, 10_000):
         cases.append(Case("create-share, whole path", size, create(size), clean, expect=201))
         cases.append(Case("get-shared, first page", size, lambda s=size: reader.get(GET, {"token": tokens[s], "limit": 10})))
+        cases.append(Case("get-shared, first page, first read", size,
+                          lambda s=size: reader.get(GET, {"token": tokens[s], "limit": 10}),
+                          lambda s=size: cache.delete(f"share:{share_ids[s]}:page:0:10")))
         last = size - 10
         cases.append(Case("get-shared, last page", size,
                           lambda s=size, o=last: reader.get(GET, {"token": tokens[s], "offset": o, "limit": 10})))
@@ -119,7 +119,8 @@ def main(argv=None):
     print()
     print(f"{'shares':<36}{'10 pairs':>11}{'10,000 pairs':>14}{'ratio':>8}  target")
     figures = {}
-    for workload in ("create-share, whole path", "get-shared, first page", "get-shared, last page"):
+    for workload in ("create-share, whole path", "get-shared, first page", "get-shared, last page",
+                     "get-shared, first page, first read"):
         small, big = by[(workload, 10)], by[(workload, 10_000)]
         ratio = big.median_ms / small.median_ms
         figures[workload] = {"10_ms": small.median_ms, "10000_ms": big.median_ms, "ratio": ratio,

@@ -73,6 +73,23 @@ def chat_read_key(*, user_id, chat_id, view, params):
     return f"chat:{chat_id}:user:{user_id}:{view}:{parts}"
 
 
+# A share shows a path that never changes: its pages are kept as long as
+# this, and the share itself is looked up on every read (a deleted, expired
+# or disabled share, or a hidden chat, answers 404 before any page is read).
+SHARED_PAGE_TIMEOUT = 60 * 60
+
+
+def shared_page_messages(*, share_id, offset, limit, compute):
+    """The messages of a page of a share (`compute()`'s), from the cache when
+    read before."""
+    key = f"share:{share_id}:page:{offset}:{limit}"
+    found = cache.get(key)
+    if found is None:
+        found = compute()
+        cache.set(key, found, SHARED_PAGE_TIMEOUT)
+    return found
+
+
 def cached_chat_json(*, user_id, chat_id, view, params, compute):
     """The JSON bytes of `compute()`, from the cache when this user read the
     same thing of this chat since its last write."""

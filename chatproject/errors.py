@@ -212,3 +212,23 @@ class ShareLimit(Conflict):
     @property
     def default_detail(self):
         return f"You have {settings.SHARES_PER_USER} live shares, the most there can be: delete one first."
+
+
+class SearchUnavailable(DomainError):
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "search_unavailable"
+    default_detail = "Search needs PostgreSQL; this server runs on SQLite."
+
+
+class InvalidCursor(DomainError):
+    status = HTTPStatus.BAD_REQUEST
+    code = "invalid"
+    attr = "cursor"
+    default_detail = "Invalid cursor."
+
+
+class NoSearchTerms(DomainError):
+    status = HTTPStatus.BAD_REQUEST
+    code = "no_search_terms"
+    attr = "q"
+    default_detail = "The query has no word to look for (only common words, or only exclusions)."

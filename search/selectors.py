@@ -12,7 +12,6 @@ import datetime
 import json
 import re
 import uuid
-from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
@@ -22,7 +21,7 @@ from django.db.models.functions import Cast, Replace
 
 from accounts.models import User
 from chatproject.api.formats import iso_datetime
-from chatproject.errors import DomainError
+from chatproject.errors import InvalidCursor, NoSearchTerms, SearchUnavailable
 from chats.selectors import chat_get
 
 from .models import SearchEntry
@@ -32,26 +31,6 @@ from .models import SearchEntry
 START, STOP = "\ue000", "\ue001"
 SNIPPET_CHARS = 200
 FIELDS = ("question", "response")
-
-
-class SearchUnavailable(DomainError):
-    status = HTTPStatus.SERVICE_UNAVAILABLE
-    code = "search_unavailable"
-    default_detail = "Search needs PostgreSQL; this server runs on SQLite."
-
-
-class InvalidCursor(DomainError):
-    status = HTTPStatus.BAD_REQUEST
-    code = "invalid"
-    attr = "cursor"
-    default_detail = "Invalid cursor."
-
-
-class NoSearchTerms(DomainError):
-    status = HTTPStatus.BAD_REQUEST
-    code = "no_search_terms"
-    attr = "q"
-    default_detail = "The query has no word to look for (only common words, or only exclusions)."
 
 
 def search_messages(*, user: User, q: str, chat_id: uuid.UUID | None = None, cursor: str | None = None, page_size: int) -> dict:

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from chatproject.api.openapi import errors
 from chatproject.api.params import validated
+from chatproject.errors import NoSearchTerms
 
 from . import selectors
 from .serializers import SearchPageSerializer, SearchQuerySerializer
@@ -59,7 +60,7 @@ class SearchViewSet(viewsets.GenericViewSet):
                 400, 401, 404, 405, 429, 503,
                 method="GET",
                 json_body=False,
-                invalid=("q", "no_search_terms", selectors.NoSearchTerms.default_detail),
+                invalid=("q", "no_search_terms", NoSearchTerms.default_detail),
             ),
         },
         examples=[OpenApiExample("A page of results", value=EXAMPLE, response_only=True)],

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from chatproject.api.formats import iso_datetime
+from chatproject.cache import shared_page_messages
 from chatproject.errors import NotFound
 from chats.selectors import chat_branches, chat_get, path_pairs
 
@@ -27,24 +28,31 @@ def share_list(*, user: User, chat_id: uuid.UUID | None = None) -> QuerySet[Shar
 
 def live_share(*, token: str) -> tuple[Share, list]:
     """The share of this token with its chat's branches, if its link works."""
+    share = _live(token)
+    return share, chat_branches(chat=share.chat)
+
+
+def _live(token):
     share = Share.objects.live().select_related("chat", "branch").filter(token=token, chat__hidden=False).first()
     if share is None:
         raise NotFound(GONE)
-    return share, chat_branches(chat=share.chat)
+    return share
 
 
 def shared_page(*, token: str, offset: int, limit: int) -> dict:
     """get-shared: a page of the shared pairs, oldest first. Only what a
-    reader needs: no id, no owner, no other branch, nothing after the pair."""
-    share, branches = live_share(token=token)
+    reader needs: no id, no owner, no other branch, nothing after the pair.
+    The share is looked up on every read; its pages, which never change, come
+    from the cache once read."""
+    share = _live(token)
     end = min(offset + limit, share.pair_count)
-    pairs = path_pairs(chat_id=share.chat_id, branches=branches, branch=share.branch, start=offset, end=end) if offset < end else []
-    return {
-        "title": share.title,
-        "shared_at": iso_datetime(share.created_at),
-        "pair_count": share.pair_count,
-        "offset": offset,
-        "messages": [
+
+    def messages():
+        if offset >= end:
+            return []
+        branches = chat_branches(chat=share.chat)
+        pairs = path_pairs(chat_id=share.chat_id, branches=branches, branch=share.branch, start=offset, end=end)
+        return [
             {
                 "position": position,
                 "question": pair.question,
@@ -53,7 +61,14 @@ def shared_page(*, token: str, offset: int, limit: int) -> dict:
                 "model": pair.model,
             }
             for position, pair in pairs
-        ],
+        ]
+
+    return {
+        "title": share.title,
+        "shared_at": iso_datetime(share.created_at),
+        "pair_count": share.pair_count,
+        "offset": offset,
+        "messages": shared_page_messages(share_id=share.id, offset=offset, limit=limit, compute=messages),
         "has_more": end < share.pair_count,
     }
 

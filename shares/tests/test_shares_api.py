@@ -260,3 +260,16 @@ def test_a_moderator_sees_a_chats_shares_and_disables_one(admin_client, api_clie
     assert shared(api_client, created["token"]).status_code == HTTPStatus.NOT_FOUND
     admin_client.post(reverse("admin:shares_share_changelist"), {"action": "enable", "_selected_action": [created["share_id"]]})
     assert shared(api_client, created["token"]).status_code == HTTPStatus.OK
+
+
+def test_a_page_read_before_comes_from_the_cache_and_the_share_is_checked_each_time(api_client, auth_client, talk):
+    created = share(auth_client, chat_id=talk["chat_id"])
+    first = shared(api_client, created["token"]).json()
+    calls = content_repository.calls()
+
+    again = shared(api_client, created["token"]).json()
+
+    assert again == first
+    assert content_repository.calls() == calls
+    Share.objects.filter(pk=created["share_id"]).update(disabled=True)
+    assert shared(api_client, created["token"]).status_code == HTTPStatus.NOT_FOUND
