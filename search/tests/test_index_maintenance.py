@@ -145,3 +145,14 @@ def test_a_pair_of_a_chat_deleted_meanwhile_is_not_indexed(user):
 
     assert index.index_pair(chat_id=chat.id, pair=pairs[0], owner_id=user.pk) == 0
     assert not SearchEntry.objects.exists()
+
+
+@pytest.mark.django_db
+def test_purged_chats_leave_no_entry(user, other_user, auth_client):
+    ChatFactory(owner=user, pairs=2)
+    kept = ChatFactory(owner=other_user, pairs=1)
+
+    run("purge_chats", "--owner", user.username)
+
+    assert found(auth_client, "q0") == []
+    assert list(SearchEntry.objects.values_list("chat_id", flat=True)) == [kept.id]
