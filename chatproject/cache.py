@@ -69,8 +69,11 @@ def _entries_key(chat_id):
 
 
 def chat_read_key(*, user_id, chat_id, view, params):
+    # "json:": entries are raw JSON bytes with their version. Earlier code
+    # stored pickled tuples under "chat:…:user:…": a new name, so that during
+    # a rolling deploy neither reads what the other wrote.
     parts = ":".join(str(p) for p in params)
-    return f"chat:{chat_id}:user:{user_id}:{view}:{parts}"
+    return f"chat:{chat_id}:json:{user_id}:{view}:{parts}"
 
 
 # A share shows a path that never changes: its pages are kept as long as
@@ -80,13 +83,15 @@ SHARED_PAGE_TIMEOUT = 60 * 60
 
 
 def shared_page_messages(*, share_id, offset, limit, compute):
-    """The messages of a page of a share (`compute()`'s), from the cache when
-    read before."""
+    """The messages of a page of a share, from the cache when read before.
+    `compute()` gives (messages, final): a page still changing (a pair in it
+    being generated) is not kept."""
     key = f"share:{share_id}:page:{offset}:{limit}"
     found = cache.get(key)
     if found is None:
-        found = compute()
-        cache.set(key, found, SHARED_PAGE_TIMEOUT)
+        found, final = compute()
+        if final:
+            cache.set(key, found, SHARED_PAGE_TIMEOUT)
     return found
 
 

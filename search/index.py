@@ -116,10 +116,13 @@ def index_pair(*, chat_id, pair: StoredPair, owner_id=None) -> int:
 
 
 def replace_chat_entries(*, chat: Chat, pairs: Iterable[StoredPair]) -> int:
-    """The chat's entries, exactly these pairs (rebuild, repairs): call
-    inside a transaction holding the chat's row."""
-    SearchEntry.objects.filter(chat=chat).delete()
-    return index_pairs(owner_id=chat.owner_id, chat_id=chat.id, pairs=pairs)
+    """The chat's entries, exactly these pairs (rebuild): each written again
+    in place (entries keep their ids, so a search paging meanwhile goes on),
+    the others removed. Call inside a transaction holding the chat's row."""
+    pairs = [pair for pair in pairs if searchable(pair)]
+    count = index_pairs(owner_id=chat.owner_id, chat_id=chat.id, pairs=pairs)
+    SearchEntry.objects.filter(chat=chat).exclude(response_id__in=[pair.response_id for pair in pairs]).delete()
+    return count
 
 
 def compare(*, chat_id, branch_ids: set[str], entries, grace: int = 0, content=None):

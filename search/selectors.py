@@ -56,7 +56,8 @@ def search_messages(*, user: User, q: str, chat_id: uuid.UUID | None = None, cur
     page = list(entries.order_by("-rank", "-timestamp", "-id").values("id", "rank", "timestamp")[: page_size + 1])
     more, page = len(page) > page_size, page[:page_size]
     shown = _with_headlines([row["id"] for row in page], query, config)
-    results = [_result(shown[row["id"]]) for row in page]
+    # An entry gone since the first query (its branch deleted) is left out.
+    results = [_result(shown[row["id"]]) for row in page if row["id"] in shown]
     last = page[-1] if more else None
     return {"results": results, "next_cursor": _encode(last["rank"], last["timestamp"], last["id"]) if last else None}
 

@@ -10,6 +10,7 @@ from accounts.models import User
 from chatproject.api.formats import iso_datetime
 from chatproject.cache import shared_page_messages
 from chatproject.errors import NotFound
+from chats.content_repository import GENERATING
 from chats.selectors import chat_branches, chat_get, path_pairs
 
 from .models import Share
@@ -48,11 +49,13 @@ def shared_page(*, token: str, offset: int, limit: int) -> dict:
     end = min(offset + limit, share.pair_count)
 
     def messages():
+        """The page, and whether it is final: a pair before the shared one
+        may still be generating (an answer the client sent went after it)."""
         if offset >= end:
-            return []
+            return [], True
         branches = chat_branches(chat=share.chat)
         pairs = path_pairs(chat_id=share.chat_id, branches=branches, branch=share.branch, start=offset, end=end)
-        return [
+        page = [
             {
                 "position": position,
                 "question": pair.question,
@@ -62,6 +65,7 @@ def shared_page(*, token: str, offset: int, limit: int) -> dict:
             }
             for position, pair in pairs
         ]
+        return page, all(pair.status != GENERATING for _, pair in pairs)
 
     return {
         "title": share.title,

@@ -6,6 +6,10 @@ from rest_framework import serializers
 from chatproject.api.serializers import QuerySerializer, StrictSerializer
 
 
+# Far beyond any chat's length, and within what JSON numbers carry exactly.
+MAX_POSITION = 2**31 - 1
+
+
 class ShareCreateInputSerializer(StrictSerializer):
     chat_id = serializers.UUIDField()
     branch_id = serializers.UUIDField(required=False, help_text="The branch whose path is shared; default: the active one.")
@@ -33,7 +37,9 @@ class TokenInputSerializer(StrictSerializer):
 
 class SharedQuerySerializer(QuerySerializer):
     token = serializers.CharField(max_length=64, help_text="The share's token, the last part of its link.")
-    offset = serializers.IntegerField(min_value=0, required=False, default=0, help_text="The first position shown.")
+    offset = serializers.IntegerField(
+        min_value=0, max_value=MAX_POSITION, required=False, default=0, help_text="The first position shown."
+    )
     limit = serializers.IntegerField(
         min_value=1, required=False, default=100, help_text="How many pairs: default 100; above 1000 is read as 1000."
     )

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from chatproject.errors import NotFound, NothingToShare, PairNotFinished, ShareLimit
-from chats.content_repository import COMPLETE, INTERRUPTED
+from chats.content_repository import COMPLETE, GENERATING, INTERRUPTED
 from chats.models import Chat
 from chats.selectors import chat_branches, chat_get, path_pairs, path_position
 from transfer.plan import ChatPlan, PlannedBranch, PlannedPair
@@ -129,4 +129,8 @@ def shared_fork(*, user: User, token: str) -> Chat:
 def _generation_fields(pair):
     if pair.model is None and pair.status == COMPLETE:
         return None
+    if pair.status == GENERATING:
+        # Still being answered in the shared chat: the copy keeps the text so
+        # far, ended (nothing would ever end it in the new chat).
+        return {"status": INTERRUPTED, "model": pair.model, "finish_reason": "interrupted"}
     return {"status": pair.status, "model": pair.model, "finish_reason": pair.finish_reason, "usage": pair.usage}

@@ -185,3 +185,12 @@ def test_a_pair_written_to_a_branch_deleted_meanwhile_is_removed_and_404(auth_cl
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert content_repository.read_all_pairs(chat_id=chat.id, branch_id=chat.active_branch_id) == []
+
+
+def test_the_message_length_limit_is_read_at_each_request(auth_client, chat, settings):
+    settings.MAX_MESSAGE_CHARS = 5
+
+    answer = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "123456", "response": "r"}, format="json")
+
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["attr"] == "question"

@@ -156,3 +156,13 @@ def test_purged_chats_leave_no_entry(user, other_user, auth_client):
 
     assert found(auth_client, "q0") == []
     assert list(SearchEntry.objects.values_list("chat_id", flat=True)) == [kept.id]
+
+
+@pytest.mark.django_db
+def test_a_rebuild_keeps_each_entry_in_place(user):
+    ChatFactory(owner=user, pairs=3)
+    before = dict(SearchEntry.objects.values_list("response_id", "id"))
+
+    run("rebuild_search_index")
+
+    assert dict(SearchEntry.objects.values_list("response_id", "id")) == before

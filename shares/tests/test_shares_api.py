@@ -273,3 +273,30 @@ def test_a_page_read_before_comes_from_the_cache_and_the_share_is_checked_each_t
     assert content_repository.calls() == calls
     Share.objects.filter(pk=created["share_id"]).update(disabled=True)
     assert shared(api_client, created["token"]).status_code == HTTPStatus.NOT_FOUND
+
+
+def test_an_offset_past_any_chat_is_a_400(api_client, auth_client, talk):
+    token = share(auth_client, chat_id=talk["chat_id"])["token"]
+
+    answer = shared(api_client, token, offset=2**64)
+
+    assert answer.status_code == HTTPStatus.BAD_REQUEST
+    assert answer.json()["errors"][0]["attr"] == "offset"
+
+
+def test_a_pair_still_generating_inside_a_share_is_not_kept_and_forks_ended(api_client, auth_client, other_client, user, talk):
+    generating, _ = chat_services.message_add(
+        user=user, chat_id=talk["chat_id"], question="Thinking?", response="so far",
+        generation={"generation": {"status": "generating", "model": "m"}},
+    )
+    chat_services.message_add(user=user, chat_id=talk["chat_id"], question="Meanwhile", response="sent")
+    token = share(auth_client, chat_id=talk["chat_id"])["token"]
+    shared(api_client, token)
+    content_repository.save_generation(
+        chat_id=talk["chat_id"], branch_id=generating.branch_id, response_id=generating.response_id, response="so far, and more"
+    )
+
+    assert shared(api_client, token).json()["messages"][3]["response"] == "so far, and more"
+    forked = other_client.post(FORK, {"token": token}, format="json").json()
+    page = other_client.get(GET, {"chat_id": forked["chat_id"]}).json()
+    assert [(m["question"], m["status"]) for m in page["messages"]][3:] == [("Thinking?", "interrupted"), ("Meanwhile", "complete")]
