@@ -1,4 +1,4 @@
-"""Settings for the benchmark: production-like (DEBUG off, persistent
+"""Settings for the benchmark: production-like (DEBUG off, a pool of
 PostgreSQL connections, Redis cache) on stores of its own, so a run never
 touches the data of `make run` or of the test suite.
 
@@ -11,6 +11,7 @@ touches the data of `make run` or of the test suite.
 
 from chatproject.settings.base import *  # noqa: F401,F403
 from chatproject.settings.cache import redis_cache
+from chatproject.settings.database import postgres_options
 from chatproject.settings.environment import env
 
 DEBUG = False
@@ -20,9 +21,10 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 
 BENCH_DATABASE_URL = env("BENCH_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/chat_bench")
 DATABASES = {"default": env.db_url_config(BENCH_DATABASE_URL)}
-DATABASES["default"]["CONN_MAX_AGE"] = 60
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASES["default"]["OPTIONS"] = {"connect_timeout": 5}
+# As production runs it (chatproject/settings/production.py): a pool of
+# connections per process, one checked out per request, with the same options.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["OPTIONS"] = {**postgres_options(), "pool": {"min_size": 1, "max_size": 10, "timeout": 10}}
 
 BENCH_REDIS_URL = env("BENCH_REDIS_URL", default="redis://127.0.0.1:6379/14")
 CACHES = {"default": redis_cache(BENCH_REDIS_URL, key_prefix="chat-bench")}

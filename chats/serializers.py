@@ -7,14 +7,14 @@ document it (a test keeps both in step).
 from django.conf import settings
 from rest_framework import serializers
 
-from chatproject.api.serializers import QuerySerializer, StrictSerializer
+from chatproject.api.serializers import QuerySerializer, StrictSerializer, TextField
 from chatproject.errors import GENERATION_ENDING_CODES
 
 from . import content_repository
 from .models import ChatStatus
 
 
-class MessageTextField(serializers.CharField):
+class MessageTextField(TextField):
     def __init__(self, **kwargs):
         # Text is stored exactly as sent: no trimming.
         super().__init__(max_length=settings.MAX_MESSAGE_CHARS, trim_whitespace=False, **kwargs)

@@ -12,7 +12,7 @@ import datetime
 import logging
 import uuid
 
-from django.db import connection, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -260,10 +260,11 @@ def message_add(
         timestamp=timestamp,
         **(generation or {}),
     )
-    if not record_own_pairs_added(chat_id=chat.id, branch_id=branch.id, count=1):
+    if not record_own_pairs_added(
+        chat_id=chat.id, branch_id=branch.id, count=1, owner_id=chat.owner_id, indexed=[pair]
+    ):
         # The branch (or the chat) was deleted while the pair was being written.
         discard_lost_branch(chat_id=chat.id, branch_id=branch.id)
-    search_index.index_pair(chat_id=chat.id, pair=pair, owner_id=chat.owner_id)
     return pair, branch.fork_position + pair.index
 
 
@@ -277,20 +278,38 @@ def discard_lost_branch(*, chat_id: uuid.UUID, branch_id: uuid.UUID):
     raise NotFound("Branch not found in this chat.")
 
 
-def record_own_pairs_added(*, chat_id: uuid.UUID, branch_id: uuid.UUID, count: int) -> bool:
-    """After pairs reached MongoDB: count them and move the chat's activity.
-    Returns False when the branch no longer exists.
+def record_own_pairs_added(
+    *, chat_id: uuid.UUID, branch_id: uuid.UUID, count: int, owner_id=None, indexed: list[StoredPair] = ()
+) -> bool:
+    """After pairs reached MongoDB: count them and move the chat's activity,
+    and index `indexed` (pairs of the owner `owner_id`) for search. Returns
+    False when the branch no longer exists (nothing is indexed then).
 
     One statement on PostgreSQL (atomic by itself, no transaction around
     it): the chat's row is updated in a WITH that the branch's update joins,
     so the chat row is locked first, then the branch's — the lock order of
-    every write, so that concurrent writes to one chat cannot deadlock.
-    SQLite, which has no UPDATE inside WITH, takes two in a transaction."""
+    every write, so that concurrent writes to one chat cannot deadlock — and
+    the search entries are written in the same statement. Should indexing
+    fail, the pairs are counted alone and the index left to
+    `reconcile_content`, as when it fails on its own: a search entry never
+    fails the write. SQLite, which has no UPDATE inside WITH, takes two
+    statements in a transaction (and has no search index)."""
     now = timezone.now()
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_COUNT_PAIRS, [now, uuid.UUID(str(chat_id)), count, uuid.UUID(str(branch_id))])
-            counted = cursor.rowcount
+        arguments = {"now": now, "chat": uuid.UUID(str(chat_id)), "count": count, "branch": uuid.UUID(str(branch_id))}
+        entries = search_index.entries_statement(owner_id=owner_id, chat_id=chat_id, pairs=indexed, after="counted")
+        try:
+            counted = _count_pairs(
+                _COUNT_PAIRS.format(index=f", indexed AS ({entries[0]})" if entries else ""),
+                {**arguments, **(entries[1] if entries else {})},
+            )
+        except DatabaseError:
+            if entries is None or connection.in_atomic_block:
+                raise
+            logger.warning("pairs of chat %s counted without their search entries", chat_id, exc_info=True)
+            counted = _count_pairs(_COUNT_PAIRS.format(index=""), arguments)
+            if counted:
+                search_index.index_pairs(owner_id=owner_id, chat_id=chat_id, pairs=indexed)
     else:
         with transaction.atomic():
             Chat.objects.filter(pk=chat_id).update(updated_at=now)
@@ -299,10 +318,19 @@ def record_own_pairs_added(*, chat_id: uuid.UUID, branch_id: uuid.UUID, count: i
     return counted == 1
 
 
+def _count_pairs(sql, arguments) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, arguments)
+        return cursor.fetchone()[0]
+
+
+# `{index}`: the search entries' upsert as a CTE of its own, or nothing.
 _COUNT_PAIRS = f"""
 WITH touched AS (
-    UPDATE {Chat._meta.db_table} SET updated_at = %s WHERE id = %s RETURNING id
-)
-UPDATE {Branch._meta.db_table} SET message_count = message_count + %s
-WHERE id = %s AND chat_id IN (SELECT id FROM touched)
+    UPDATE {Chat._meta.db_table} SET updated_at = %(now)s WHERE id = %(chat)s RETURNING id
+), counted AS (
+    UPDATE {Branch._meta.db_table} SET message_count = message_count + %(count)s
+    WHERE id = %(branch)s AND chat_id IN (SELECT id FROM touched) RETURNING id
+){{index}}
+SELECT count(*) FROM counted
 """

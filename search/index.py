@@ -41,7 +41,8 @@ def searchable(pair: StoredPair) -> bool:
 # One statement whatever the number of pairs: their fields as arrays, the
 # vectors computed by PostgreSQL as it inserts (an import of 10,000 pairs
 # through Django's bulk_create with an expression per row took 4 s, this 0.5).
-_UPSERT = f"""
+# `{guard}`: nothing, or a condition on a CTE of the statement it joins.
+_ENTRIES = f"""
 INSERT INTO {SearchEntry._meta.db_table}
     (owner_id, chat_id, branch_id, response_id, "index", question, response, "timestamp", status, vector)
 SELECT %(owner)s, %(chat)s, e.branch_id, e.response_id, e.position, e.question, e.response, e.moment, e.status,
@@ -50,11 +51,45 @@ SELECT %(owner)s, %(chat)s, e.branch_id, e.response_id, e.position, e.question, 
 FROM unnest(%(branches)s::uuid[], %(responses)s::uuid[], %(positions)s::int[], %(questions)s::text[],
             %(answers)s::text[], %(moments)s::timestamptz[], %(statuses)s::text[])
     AS e(branch_id, response_id, position, question, response, moment, status)
+{{guard}}
 ON CONFLICT (chat_id, response_id) DO UPDATE SET
     branch_id = EXCLUDED.branch_id, "index" = EXCLUDED."index", question = EXCLUDED.question,
     response = EXCLUDED.response, "timestamp" = EXCLUDED."timestamp", status = EXCLUDED.status,
     vector = EXCLUDED.vector
 """
+_UPSERT = _ENTRIES.format(guard="")
+
+
+def _arguments(*, owner_id, chat_id, pairs: list[StoredPair]) -> dict:
+    return {
+        "owner": owner_id,
+        "chat": chat_id,
+        "config": settings.SEARCH_CONFIG,
+        "branches": [uuid.UUID(str(pair.branch_id)) for pair in pairs],
+        "responses": [uuid.UUID(str(pair.response_id)) for pair in pairs],
+        "positions": [pair.index for pair in pairs],
+        "questions": [pair.question for pair in pairs],
+        "answers": [pair.response for pair in pairs],
+        "moments": [pair.timestamp for pair in pairs],
+        "statuses": [pair.status for pair in pairs],
+    }
+
+
+def entries_statement(*, owner_id, chat_id, pairs: Iterable[StoredPair], after: str) -> tuple[str, dict] | None:
+    """The upsert of these pairs' entries (those finished) as a data-modifying
+    statement for the WITH of another, and its arguments (named): written only
+    if the CTE `after` returned a row. None when nothing is to be indexed.
+
+    An append counts its pair and indexes it in one statement: one round trip
+    and one commit fewer than two (about 0.4 ms of 3.4 here)."""
+    if not enabled():
+        return None
+    pairs = [pair for pair in pairs if searchable(pair)]
+    if not pairs:
+        return None
+    return _ENTRIES.format(guard=f"WHERE EXISTS (SELECT 1 FROM {after})"), _arguments(
+        owner_id=owner_id, chat_id=chat_id, pairs=pairs
+    )
 
 
 def index_pairs(*, owner_id, chat_id, pairs: Iterable[StoredPair]) -> int:
@@ -70,21 +105,9 @@ def index_pairs(*, owner_id, chat_id, pairs: Iterable[StoredPair]) -> int:
     pairs = [pair for pair in pairs if searchable(pair)]
     if not pairs:
         return 0
-    arguments = {
-        "owner": owner_id,
-        "chat": chat_id,
-        "config": settings.SEARCH_CONFIG,
-        "branches": [uuid.UUID(str(pair.branch_id)) for pair in pairs],
-        "responses": [uuid.UUID(str(pair.response_id)) for pair in pairs],
-        "positions": [pair.index for pair in pairs],
-        "questions": [pair.question for pair in pairs],
-        "answers": [pair.response for pair in pairs],
-        "moments": [pair.timestamp for pair in pairs],
-        "statuses": [pair.status for pair in pairs],
-    }
     try:
         with connection.cursor() as cursor:
-            cursor.execute(_UPSERT, arguments)
+            cursor.execute(_UPSERT, _arguments(owner_id=owner_id, chat_id=chat_id, pairs=pairs))
     except IntegrityError:
         if connection.in_atomic_block:
             raise

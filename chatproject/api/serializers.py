@@ -8,11 +8,13 @@ stops being examined once there are more errors than a response lists.
 """
 
 import copy
+import re
 from collections.abc import Mapping
 
 from django.conf import settings
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail
+from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 # CharField covers EmailField, RegexField, SlugField and the model serializers'
 # text fields.
@@ -98,3 +100,28 @@ class QuerySerializer(JsonStringsMixin, serializers.Serializer):
         if hasattr(data, "dict") and hasattr(data, "getlist"):
             data = data.dict()
         super().__init__(instance, data=data, **kwargs)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class ProhibitSurrogateCharacters(ProhibitSurrogateCharactersValidator):
+    """DRF's check, with its message and code, by a regular expression: DRF's
+    looks at each character in Python (0.1 ms for a 2,000-character response,
+    5 ms for the 100,000 a message may hold)."""
+
+    def __call__(self, value):
+        found = _SURROGATE.search(str(value))
+        if found:
+            raise ValidationError(self.message.format(code_point=ord(found.group())), code=self.code)
+
+
+class TextField(serializers.CharField):
+    """A CharField that checks long texts for lone surrogates in C."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [
+            ProhibitSurrogateCharacters() if isinstance(v, ProhibitSurrogateCharactersValidator) else v
+            for v in self.validators
+        ]

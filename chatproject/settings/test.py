@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
 from .cache import LOCMEM_CACHE, redis_cache
+from .database import postgres_options
 from .environment import env
 
 LOCAL_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/chat"
@@ -48,7 +49,7 @@ REDIS_URL = _redis_url
 
 if _database_url.startswith(("postgres://", "postgresql://")):
     DATABASES = {"default": env.db_url_config(_database_url)}
-    DATABASES["default"]["OPTIONS"] = {"connect_timeout": 5}
+    DATABASES["default"]["OPTIONS"] = postgres_options()
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 CACHES = {"default": redis_cache(_redis_url, key_prefix="chat-test") if _redis_url else LOCMEM_CACHE}

@@ -82,6 +82,8 @@ def hostile_bodies(body, optional):
         if field in TEXT_LIMITS:
             long = "x" * (TEXT_LIMITS[field] + 1)
             yield f"{field} too long", json.dumps({**rest, field: long}).encode(), "application/json", HTTPStatus.BAD_REQUEST
+            lone = json.dumps({**rest, field: "a \ud800 b"}).encode()  # escaped in JSON: "\\ud800"
+            yield f"{field} with a lone surrogate", lone, "application/json", HTTPStatus.BAD_REQUEST
         if isinstance(value, bool):
             yield f"{field} not a boolean", json.dumps({**rest, field: "sometimes"}).encode(), "application/json", HTTPStatus.BAD_REQUEST
 

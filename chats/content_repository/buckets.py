@@ -162,25 +162,32 @@ def append_pair(
     raise ContentStoreUnavailable("Too many concurrent writes to this branch. Try again.")
 
 
+def utc(moment):
+    """A time read from the store, in UTC: the client returns them naive (see
+    `connection.connect`); one built here is aware already."""
+    return moment.replace(tzinfo=datetime.UTC) if moment is not None and moment.tzinfo is None else moment
+
+
 def _stored(branch_id, index, pair):
     # Pages build up to 1,000 of these per request: filling the instance's
     # dict directly takes a third of the time of the frozen dataclass's
     # __init__, which sets each field through object.__setattr__.
     stored = object.__new__(StoredPair)
     get = pair.get
+    timestamp, saved_at = pair["timestamp"], get("saved_at")
     stored.__dict__.update(
         branch_id=branch_id,
         index=index,
         response_id=pair["response_id"],
         question=pair["question"],
         response=pair["response"],
-        timestamp=pair["timestamp"],
+        timestamp=timestamp if timestamp.tzinfo is not None else timestamp.replace(tzinfo=datetime.UTC),
         branches=list(pair["branches"]),
         status=get("status", COMPLETE),
         model=get("model"),
         finish_reason=get("finish_reason"),
         usage=get("usage"),
-        saved_at=get("saved_at"),
+        saved_at=utc(saved_at),
         error_code=get("error_code"),
         error_detail=get("error_detail"),
     )

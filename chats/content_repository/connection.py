@@ -40,7 +40,12 @@ def connect(uri: str | None = None) -> None:
     setting); `mongomock://host/db` selects the in-process stand-in."""
     uri = uri or settings.MONGODB_URI
     mongoengine.disconnect(alias=DEFAULT_CONNECTION_NAME)
-    options = {"uuidRepresentation": "standard", "tz_aware": True, "connect": False}
+    # Times come back naive (UTC) and the repository makes them aware where it
+    # reads them (`buckets.utc`): with `tz_aware`, mongomock walks every value
+    # of every document it returns to set a time zone, half its cost of a
+    # 100-pair page (0.78 -> 0.42 ms here); a server's driver does it in C
+    # either way.
+    options = {"uuidRepresentation": "standard", "tz_aware": False, "connect": False}
     if uri.startswith(MOCK_SCHEME):
         # MongoEngine no longer understands mongomock:// itself.
         _state["ephemeral"] = True

@@ -3,6 +3,7 @@ whole-chat reads without the texts, and the bucket renumbering that puts a
 branch's counters back in step with its pairs. Not on any request's path."""
 
 from . import connection
+from .buckets import utc
 from .connection import store_call
 from .documents import ContentBucket
 
@@ -52,7 +53,7 @@ def bucket_outlines(*, chat_id) -> list[dict]:
     """Every bucket of a chat without the texts: ids, fork lists and counters,
     for consistency checks; by branch, then seq."""
     with store_call():
-        return list(
+        outlines = list(
             connection.collection()
             .find(
                 {"chat_id": str(chat_id)},
@@ -75,6 +76,14 @@ def bucket_outlines(*, chat_id) -> list[dict]:
             )
             .sort([("branch_id", 1), ("seq", 1)])
         )
+    for outline in outlines:  # times in UTC, as the rest of the repository gives them
+        if "written_at" in outline:
+            outline["written_at"] = utc(outline["written_at"])
+        for pair in outline.get("qa_pairs", ()):
+            for field in ("timestamp", "saved_at"):
+                if field in pair:
+                    pair[field] = utc(pair[field])
+    return outlines
 
 
 def renumber_buckets(*, chat_id, branch_id) -> int:

@@ -1,5 +1,6 @@
 """The message routes: add-message and get-messages."""
 
+import json
 import uuid
 from http import HTTPStatus
 
@@ -194,3 +195,26 @@ def test_the_message_length_limit_is_read_at_each_request(auth_client, chat, set
 
     assert answer.status_code == 400
     assert answer.json()["errors"][0]["attr"] == "question"
+
+
+@pytest.mark.parametrize(
+    ("body", "attr", "code_point"),
+    [
+        ({"question": "ok \U0001F600 then \ud800"}, "question", "D800"),
+        ({"response": "x" * 99_000 + "\udfff"}, "response", "DFFF"),
+    ],
+)
+def test_a_lone_surrogate_is_refused_and_named(auth_client, chat, body, attr, code_point):
+    # JSON may escape one ("\ud800"); the client's encoder would refuse to send it raw.
+    raw = json.dumps({"chat_id": str(chat.id), "question": "Q", "response": "R", **body})
+    response = auth_client.post(ADD, raw, content_type="application/json")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["errors"] == [
+        {
+            "code": "surrogate_characters_not_allowed",
+            "detail": f"Surrogate characters are not allowed: U+{code_point}.",
+            "attr": attr,
+        }
+    ]
+    assert content_repository.branch_length(chat_id=chat.id, branch_id=chat.active_branch_id) == 3

@@ -7,8 +7,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chats import content_repository
+from chats.models import Branch, Chat
 from chats.tests.routes import ADD
 from branches.tests.routes import CREATE_BRANCH
+from search.models import SearchEntry
 
 pytestmark = [pytest.mark.django_db, pytest.mark.requires_postgres]
 
@@ -21,12 +23,16 @@ def statements(client, path, body):
     return [query["sql"].split(None, 1)[0] for query in queries.captured_queries]
 
 
-def test_add_message_is_one_read_and_two_writes(auth_client, chat):
-    sent = statements(auth_client, ADD, {"chat_id": str(chat.id), "question": "q", "response": "r"})
+def test_add_message_is_one_read_and_one_write(auth_client, chat):
+    with CaptureQueriesContext(connection) as queries:
+        sent = statements(auth_client, ADD, {"chat_id": str(chat.id), "question": "q", "response": "r"})
 
-    # The chat with its branch (a join), then the counter and the chat's
-    # activity in one UPDATE, then the pair's search index entry.
-    assert sent == ["SELECT", "WITH", "INSERT"]
+    # The chat with its branch (a join), then one statement that counts the
+    # pair, moves the chat's activity and writes the pair's search entry.
+    assert sent == ["SELECT", "WITH"]
+    write = queries.captured_queries[-1]["sql"]
+    tables = [model._meta.db_table for model in (Chat, Branch, SearchEntry)]
+    assert [f"UPDATE {tables[0]} " in write, f"UPDATE {tables[1]} " in write, f"INSERT INTO {tables[2]}" in write] == [True] * 3
 
 
 @pytest.mark.chat_pairs(3)

@@ -166,3 +166,25 @@ def test_a_rebuild_keeps_each_entry_in_place(user):
     run("rebuild_search_index")
 
     assert dict(SearchEntry.objects.values_list("response_id", "id")) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_append_whose_entry_fails_is_counted_and_its_entry_left_to_reconcile(user, auth_client, settings, caplog):
+    """add-message counts its pair and writes its entry in one statement; when
+    the entry cannot be written (here a configuration PostgreSQL does not
+    have), the pair is counted alone and the write still succeeds."""
+    chat = ChatFactory(owner=user, pairs=1)
+    settings.SEARCH_CONFIG = "no_such_configuration"
+
+    answer = auth_client.post(ADD, {"chat_id": str(chat.id), "question": "kestrel", "response": "r"}, format="json")
+
+    assert answer.status_code == HTTPStatus.CREATED, answer.content
+    assert answer.json()["position"] == 1
+    chat.refresh_from_db()
+    assert chat.branches.get().message_count == 2
+    assert not SearchEntry.objects.filter(response_id=answer.json()["response_id"]).exists()
+    assert "counted without their search entries" in caplog.text
+    settings.SEARCH_CONFIG = "english"
+    assert "[search_entry_missing]" in run("reconcile_content", "--grace", "0")
+    assert "repaired: 1" in run("reconcile_content", "--grace", "0", "--fix")
+    assert found(auth_client, "kestrel") == [answer.json()["response_id"]]
