@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from chatproject.api.openapi import IDS_IN_BODY_NOTES, errors
 from chatproject.api.params import QUERY_OR_BODY, validated
-from chatproject.api.reads import cached_read
+from chatproject.api.reads import CachedRead, CachedReadsMixin
 from chatproject.api.streams import EventStreamNegotiationMixin
 from chats.representations import annotated_chat_representation, pair_representation
 from chats.serializers import ChatOutputSerializer
@@ -30,7 +30,7 @@ from .serializers import (
 BRANCH_MISSING = ("Chat not found.", "Branch not found in this chat.")
 
 
-class BranchViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
+class BranchViewSet(CachedReadsMixin, EventStreamNegotiationMixin, viewsets.GenericViewSet):
     @extend_schema(
         operation_id="branches_create_branch",
         tags=["branches"],
@@ -75,8 +75,11 @@ class BranchViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["get"], url_path="get-branches")
     def get_branches(self, request):
+        return self.cached_response(request)
+
+    def get_branches_read(self, request):
         data = validated(ChatIdQuerySerializer, request)
-        return cached_read(request, "branches", selectors.branch_list, chat_id=data["chat_id"])
+        return CachedRead("branches", selectors.branch_list, {"chat_id": data["chat_id"]})
 
     @extend_schema(
         operation_id="branches_set_active_branch",

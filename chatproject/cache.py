@@ -95,12 +95,36 @@ def shared_page_messages(*, share_id, offset, limit, compute):
     return found
 
 
-def cached_chat_json(*, user_id, chat_id, view, params, compute):
+class Prefetch:
+    """Redis keys a request will read, to be read in a round trip it makes
+    anyway (the rate limit's, `chatproject.api.throttles`): `values` holds
+    what was found, or None until then."""
+
+    def __init__(self, keys):
+        self.keys = keys
+        self.values = None
+
+
+def chat_read_prefetch(*, user_id, chat_id, view, params) -> Prefetch | None:
+    """What `cached_chat_json` with these arguments looks up (the chat's
+    version and the entry), as a Prefetch; None when the cache is not Redis."""
+    if _redis() is None:
+        return None
+    entry_key = chat_read_key(user_id=user_id, chat_id=chat_id, view=view, params=params)
+    return Prefetch([cache.make_key(_version_key(chat_id)), cache.make_key(entry_key)])
+
+
+def cached_chat_json(*, user_id, chat_id, view, params, compute, prefetch: Prefetch | None = None):
     """The JSON bytes of `compute()`, from the cache when this user read the
-    same thing of this chat since its last write."""
+    same thing of this chat since its last write. `prefetch`: the lookup, if
+    made already (`chat_read_prefetch` with the same arguments)."""
     version_key = _version_key(chat_id)
     entry_key = chat_read_key(user_id=user_id, chat_id=chat_id, view=view, params=params)
-    version, body = _lookup(version_key, entry_key)
+    if prefetch is not None and prefetch.values is not None and prefetch.keys[1] == cache.make_key(entry_key):
+        version, entry = prefetch.values
+        body = _current(entry, version)
+    else:
+        version, body = _lookup(version_key, entry_key)
     if body is not None:
         return body
     if version is None:

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from chatproject.api.openapi import IDS_IN_BODY_NOTES, errors, generation_responses
 from chatproject.api.pagination import ActivityCursorPagination
 from chatproject.api.params import validated
-from chatproject.api.reads import cached_read
+from chatproject.api.reads import CachedRead, CachedReadsMixin
 from chatproject.api.streams import EventStreamNegotiationMixin
 
 from generation import services as generations
@@ -51,7 +51,7 @@ def page_arguments(data):
     }
 
 
-class ChatViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
+class ChatViewSet(CachedReadsMixin, EventStreamNegotiationMixin, viewsets.GenericViewSet):
     @extend_schema(
         operation_id="chats_create_chat",
         tags=["chats"],
@@ -116,8 +116,10 @@ class ChatViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["get"], url_path="get-chat")
     def get_chat(self, request):
-        data = validated(PageQuerySerializer, request)
-        return cached_read(request, "page", selectors.chat_page, **page_arguments(data))
+        return self.cached_response(request)
+
+    def get_chat_read(self, request):
+        return CachedRead("page", selectors.chat_page, page_arguments(validated(PageQuerySerializer, request)))
 
     @extend_schema(
         operation_id="chats_update_chat",
@@ -187,7 +189,7 @@ class ChatViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
         return self.get_paginated_response([annotated_chat_representation(chat) for chat in page])
 
 
-class MessageViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
+class MessageViewSet(CachedReadsMixin, EventStreamNegotiationMixin, viewsets.GenericViewSet):
     @extend_schema(
         operation_id="messages_add_message",
         tags=["messages"],
@@ -238,5 +240,7 @@ class MessageViewSet(EventStreamNegotiationMixin, viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["get"], url_path="get-messages")
     def get_messages(self, request):
-        data = validated(PageQuerySerializer, request)
-        return cached_read(request, "messages", selectors.messages_page, **page_arguments(data))
+        return self.cached_response(request)
+
+    def get_messages_read(self, request):
+        return CachedRead("messages", selectors.messages_page, page_arguments(validated(PageQuerySerializer, request)))

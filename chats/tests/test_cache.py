@@ -11,6 +11,8 @@ from chatproject.testing import client_for
 from chats import content_repository
 from chats.models import Chat
 
+from branches.tests.routes import GET_BRANCHES
+
 from .factories import ChatFactory
 from .routes import ADD, DELETE, GET, MESSAGES, UPDATE
 
@@ -120,3 +122,81 @@ def test_a_write_deletes_the_chats_cached_reads_and_a_stale_entry_is_never_serve
     calls = content_repository.calls()
     assert get_chat(auth_client, chat).json() == second
     assert content_repository.calls() == calls + 1
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """How many times the process wrote to Redis (a pipeline is one): a spy
+    on redis-py's connection, which it leaves to do its work."""
+    import redis.connection
+
+    sent = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counted(self, command, check_health=True):
+        sent.append(command)
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
+    return sent
+
+
+@pytest.mark.requires_redis
+@pytest.mark.parametrize("route", [GET, MESSAGES, GET_BRANCHES])
+def test_a_cached_read_is_one_redis_round_trip_the_rate_limits(auth_client, chat, route, redis_round_trips):
+    first = auth_client.get(route, {"chat_id": str(chat.id)})
+    redis_round_trips.clear()
+
+    second = auth_client.get(route, {"chat_id": str(chat.id)})
+
+    assert second.status_code == first.status_code == HTTPStatus.OK
+    assert second.content == first.content
+    # The rate limit's script, which reads the chat's version and the entry too.
+    assert len(redis_round_trips) == 1
+
+
+@pytest.mark.requires_redis
+def test_a_read_after_a_write_is_two_round_trips_and_sees_the_write(auth_client, chat, redis_round_trips):
+    get_chat(auth_client, chat)
+    auth_client.post(ADD, {"chat_id": str(chat.id), "question": "new", "response": "pair"}, format="json")
+    redis_round_trips.clear()
+
+    answer = get_chat(auth_client, chat)
+
+    assert answer.json()["messages"][-1]["question"] == "new"
+    # The rate limit with the lookup (a miss), then the entry stored.
+    assert len(redis_round_trips) == 2
+
+
+@pytest.mark.requires_redis
+def test_a_read_with_a_body_or_bad_input_still_looks_up_its_entry_after_the_rate_limit(auth_client, chat, redis_round_trips):
+    get_chat(auth_client, chat)
+    redis_round_trips.clear()
+
+    with_body = auth_client.generic("GET", GET, json.dumps({"chat_id": str(chat.id)}), content_type="application/json")
+    bad = auth_client.get(GET, {"chat_id": str(chat.id), "limit": "many"})
+
+    assert with_body.status_code == HTTPStatus.OK
+    assert with_body.json() == get_chat(auth_client, chat).json()
+    assert bad.status_code == HTTPStatus.BAD_REQUEST
+    assert [e["attr"] for e in bad.json()["errors"]] == ["limit"]
+    # The body's read: the rate limit, then its own lookup (a hit); the bad
+    # one: the rate limit only; the last read: one.
+    assert len(redis_round_trips) == 4
+
+
+@pytest.mark.requires_redis
+def test_a_cached_read_after_redis_lost_its_scripts_loads_the_rate_limits_again(auth_client, chat):
+    from django_redis import get_redis_connection
+
+    redis = get_redis_connection("default")
+    first = get_chat(auth_client, chat)
+    window = cache.make_key(f"throttle_user_{chat.owner_id}")
+    counted = redis.zcard(window)
+    redis.script_flush()  # as after a restart
+
+    again = get_chat(auth_client, chat)
+
+    assert again.status_code == HTTPStatus.OK
+    assert again.content == first.content
+    assert redis.zcard(window) == counted + 1  # the request was counted, not let through unchecked
