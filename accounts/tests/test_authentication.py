@@ -3,9 +3,11 @@ a user changed behind the model's back keeps working for up to
 AUTH_USER_CACHE_SECONDS; a change through the model takes effect at once."""
 
 import time
+from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
+from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.authentication import forget_all
 from accounts.models import User
@@ -62,3 +64,29 @@ def test_a_change_through_the_model_takes_effect_at_once(user, change):
     response = client.get(ME)
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_a_token_checked_once_still_expires_on_time(user, api_client):
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=timedelta(seconds=1))
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api_client.get(ME).status_code == HTTPStatus.OK
+    assert api_client.get(ME).status_code == HTTPStatus.OK  # from the process's memory
+
+    time.sleep(max(0.0, token["exp"] - time.time()) + 0.05)
+    expired = api_client.get(ME)
+
+    assert expired.status_code == HTTPStatus.UNAUTHORIZED
+    assert expired.json()["errors"][0]["code"] == "token_not_valid"
+
+
+def test_a_token_with_a_forged_signature_is_refused_even_after_the_real_one_was_used(user, api_client):
+    token = str(AccessToken.for_user(user))
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api_client.get(ME).status_code == HTTPStatus.OK
+
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}")
+
+    assert api_client.get(ME).status_code == HTTPStatus.UNAUTHORIZED
