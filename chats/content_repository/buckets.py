@@ -209,16 +209,20 @@ def read_pairs_before(*, chat_id: Id, branch_id: Id, end: int | None = None, lim
     collected = []
     upper = end
     if end is None:
+        # Only the newest bucket's last `limit` pairs: what the page can show
+        # of it. (mongomock hands a sliced array's pairs over without copying
+        # them, so they become StoredPairs under its lock.)
+        newest_projection = {**projection, "qa_pairs": {"$slice": -limit}}
         with store_call():
             # The open bucket is the newest; when none is open (a crash between
             # closing one and inserting the next), the highest seq is.
-            newest = connection.collection().find_one({**branch, "closed": False}, projection) or connection.collection().find_one(
-                branch, projection, sort=[("seq", DESCENDING)]
-            )
-        if newest is None:
-            return []
-        end = newest["end"]
-        _take(collected, newest, branch_id, end - limit, end)
+            newest = connection.collection().find_one(
+                {**branch, "closed": False}, newest_projection
+            ) or connection.collection().find_one(branch, newest_projection, sort=[("seq", DESCENDING)])
+            if newest is None:
+                return []
+            end = newest["end"]
+            _take(collected, newest, branch_id, end - limit, end, first=end - len(newest["qa_pairs"]))
         if newest["start"] <= max(end - limit, 0):
             return collected[::-1]
         upper = newest["start"]
@@ -234,11 +238,13 @@ def read_pairs_before(*, chat_id: Id, branch_id: Id, end: int | None = None, lim
     return collected[::-1]
 
 
-def _take(collected, bucket, branch_id, low, high):
-    """Append, newest first, the bucket's pairs with index in [low, high)."""
+def _take(collected, bucket, branch_id, low, high, first=None):
+    """Append, newest first, the bucket's pairs with index in [low, high).
+    `first`: the index of the first pair read, when not the bucket's first."""
     pairs = bucket["qa_pairs"]
+    first = bucket["start"] if first is None else first
     for offset in range(len(pairs) - 1, -1, -1):
-        index = bucket["start"] + offset
+        index = first + offset
         if index < low:
             break
         if index < high:
@@ -353,9 +359,10 @@ def read_pair(*, chat_id: Id, response_id: Id) -> StoredPair | None:
             {"chat_id": str(chat_id), "branch_id": found.branch_id, "seq": found.seq},
             projection={"_id": 0, "start": 1, "qa_pairs": {"$slice": [found.offset, 1]}},
         )
-    if bucket is None or not bucket["qa_pairs"]:
-        return None  # deleted in between
-    return _stored(found.branch_id, found.index, bucket["qa_pairs"][0])
+        if bucket is None or not bucket["qa_pairs"]:
+            return None  # deleted in between
+        # Under mongomock's lock: a sliced pair is its stored one, not a copy.
+        return _stored(found.branch_id, found.index, bucket["qa_pairs"][0])
 
 
 def save_generation(*, chat_id: Id, branch_id: Id, response_id: Id, response: str, outcome: dict | None = None) -> bool:

@@ -82,10 +82,15 @@ def test_read_pairs_before_pages_across_buckets(settings):
         return [(p.index, p.question) for p in pairs]
 
     assert page(None, 3) == [(7, "q7"), (8, "q8"), (9, "q9")]
+    assert page(None, 1) == [(9, "q9")]  # a part of the newest bucket
+    append(chat_id, branch_id, question="q10")
+    append(chat_id, branch_id, question="q11")  # the newest bucket full: 8 … 11
+    assert page(None, 3) == [(9, "q9"), (10, "q10"), (11, "q11")]
+    assert page(None, 5) == [(7, "q7"), (8, "q8"), (9, "q9"), (10, "q10"), (11, "q11")]
     assert page(6, 5) == [(1, "q1"), (2, "q2"), (3, "q3"), (4, "q4"), (5, "q5")]
     assert page(2, 5) == [(0, "q0"), (1, "q1")]
     assert page(0, 5) == []
-    assert page(None, 100) == [(i, f"q{i}") for i in range(10)]
+    assert page(None, 100) == [(i, f"q{i}") for i in range(12)]
 
 
 def test_a_page_reads_only_the_buckets_it_needs(settings):
