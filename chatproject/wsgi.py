@@ -17,7 +17,7 @@ serving_started()
 # Every route's code loaded now rather than by the first request, then what
 # start-up built (about 130,000 objects, kept for the process's life) moved
 # out of the garbage collector's sight: each full collection walked it all
-# (90 ms here, every few thousand requests), and a gunicorn worker's pages
-# stay shared with its siblings longer.
+# (90 ms here, every few thousand requests).
 get_resolver().url_patterns  # noqa: B018 - imports the views
+gc.collect()  # start-up's garbage goes first, not frozen with the rest
 gc.freeze()

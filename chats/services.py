@@ -12,7 +12,7 @@ import datetime
 import logging
 import uuid
 
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -303,10 +303,12 @@ def record_own_pairs_added(
                 _COUNT_PAIRS.format(index=f", indexed AS ({entries[0]})" if entries else ""),
                 {**arguments, **(entries[1] if entries else {})},
             )
-        except DatabaseError:
-            if entries is None or connection.in_atomic_block:
+        except DatabaseError as exc:
+            # Only what the entries can cause (a statement PostgreSQL refuses):
+            # a lost connection, a deadlock or a timeout is the count's failure.
+            if entries is None or connection.in_atomic_block or isinstance(exc, OperationalError | InterfaceError):
                 raise
-            logger.warning("pairs of chat %s counted without their search entries", chat_id, exc_info=True)
+            logger.warning("search entries of chat %s refused; the pairs are counted without them", chat_id, exc_info=True)
             counted = _count_pairs(_COUNT_PAIRS.format(index=""), arguments)
             if counted:
                 search_index.index_pairs(owner_id=owner_id, chat_id=chat_id, pairs=indexed)

@@ -20,8 +20,11 @@ settings on each request keeps `THROTTLE_*_RATE`, `NUM_PROXIES` and
 """
 
 import logging
+import threading
+import time
 import uuid
 
+from cachetools import LRUCache
 from django.conf import settings
 from django.core.cache import cache, caches
 from django_redis.cache import RedisCache
@@ -63,6 +66,17 @@ def _window_script():
     return known[1]
 
 
+# Windows found full, until when (monotonic), whichever were refused last.
+_full: LRUCache = LRUCache(maxsize=10_000)
+_full_lock = threading.Lock()
+
+
+def _still_full(window) -> bool:
+    with _full_lock:
+        until = _full.get(window)
+    return until is not None and time.monotonic() < until
+
+
 def _check_window(script, key, args, reads=None):
     """(the script's answer, the values of `reads` or None), in one round
     trip: a pipeline of the script and an MGET. Not read by the script
@@ -93,13 +107,18 @@ class WindowMixin:
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
+        window = cache.make_key(self.key)
         # Keys the route will read anyway (`chatproject.cache.Prefetch`), read
-        # in this round trip by the first throttle to run.
+        # in this round trip by the first throttle to run; not for a window
+        # this process saw full, so that a client over its limit does not
+        # pull a cached page (megabytes, for a whole chat) with each refusal.
         prefetch = getattr(request, "redis_prefetch", None)
-        reads = prefetch.keys if prefetch is not None and prefetch.values is None else None
+        reads = None
+        if prefetch is not None and prefetch.values is None and not _still_full(window):
+            reads = prefetch.keys
         try:
             wait_ms, found = _check_window(
-                script, cache.make_key(self.key), [self.num_requests, self.duration * 1000, uuid.uuid4().hex], reads
+                script, window, [self.num_requests, self.duration * 1000, uuid.uuid4().hex], reads
             )
         except RedisError as exc:
             logger.warning("rate limit not checked, Redis failed: %s", exc)
@@ -107,6 +126,9 @@ class WindowMixin:
         if reads and found is not None:
             prefetch.values = found
         self.waiting = None if wait_ms < 0 else wait_ms / 1000
+        if self.waiting is not None:
+            with _full_lock:
+                _full[window] = time.monotonic() + self.waiting
         return self.waiting is None
 
     def wait(self):

@@ -174,7 +174,7 @@ def _stored(branch_id, index, pair):
     # __init__, which sets each field through object.__setattr__.
     stored = object.__new__(StoredPair)
     get = pair.get
-    timestamp, saved_at = pair["timestamp"], get("saved_at")
+    timestamp, saved_at, usage = pair["timestamp"], get("saved_at"), get("usage")
     stored.__dict__.update(
         branch_id=branch_id,
         index=index,
@@ -186,7 +186,8 @@ def _stored(branch_id, index, pair):
         status=get("status", COMPLETE),
         model=get("model"),
         finish_reason=get("finish_reason"),
-        usage=get("usage"),
+        # A copy: a sliced read hands over mongomock's stored pair itself.
+        usage=dict(usage) if usage else usage,
         saved_at=utc(saved_at),
         error_code=get("error_code"),
         error_detail=get("error_detail"),

@@ -200,3 +200,21 @@ def test_a_cached_read_after_redis_lost_its_scripts_loads_the_rate_limits_again(
     assert again.status_code == HTTPStatus.OK
     assert again.content == first.content
     assert redis.zcard(window) == counted + 1  # the request was counted, not let through unchecked
+
+
+@pytest.mark.requires_redis
+def test_a_client_over_its_limit_does_not_pull_its_cached_page_with_each_refusal(
+    auth_client, chat, settings, redis_round_trips
+):
+    settings.THROTTLE_USER_RATE = "2/minute"
+    assert get_chat(auth_client, chat).status_code == HTTPStatus.OK
+    assert get_chat(auth_client, chat).status_code == HTTPStatus.OK  # cached now
+    redis_round_trips.clear()
+
+    refused = [get_chat(auth_client, chat) for _ in range(3)]
+
+    assert [r.status_code for r in refused] == [HTTPStatus.TOO_MANY_REQUESTS] * 3
+    sent = [b"".join(command) if isinstance(command, list) else command for command in redis_round_trips]
+    # The first refusal finds the window full (its lookup went with it); the
+    # next ones, in this process, send the rate limit's script alone.
+    assert [b"MGET" in command for command in sent] == [True, False, False]

@@ -183,7 +183,7 @@ def test_an_append_whose_entry_fails_is_counted_and_its_entry_left_to_reconcile(
     chat.refresh_from_db()
     assert chat.branches.get().message_count == 2
     assert not SearchEntry.objects.filter(response_id=answer.json()["response_id"]).exists()
-    assert "counted without their search entries" in caplog.text
+    assert "the pairs are counted without them" in caplog.text
     settings.SEARCH_CONFIG = "english"
     assert "[search_entry_missing]" in run("reconcile_content", "--grace", "0")
     assert "repaired: 1" in run("reconcile_content", "--grace", "0", "--fix")
