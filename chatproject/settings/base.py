@@ -138,6 +138,7 @@ REST_FRAMEWORK = {
     # JSON only, in and out: no browsable HTML pages, no form parsing.
     "DEFAULT_RENDERER_CLASSES": ["chatproject.api.renderers.ApiJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["chatproject.api.parsers.LimitedJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "chatproject.api.negotiation.RememberingContentNegotiation",
     "DEFAULT_THROTTLE_CLASSES": ["chatproject.api.throttles.UserThrottle"],
     # Our throttles read settings.NUM_PROXIES themselves; DRF's own default
     # (None) would trust any X-Forwarded-For.
