@@ -12,6 +12,7 @@ Entries hold the response already rendered to JSON: a hit costs one round trip
 (the version and the entry together) and no rendering at all.
 """
 
+import functools
 import logging
 import time
 
@@ -114,10 +115,15 @@ def chat_read_prefetch(*, user_id, chat_id, view, params) -> Prefetch | None:
     return Prefetch([cache.make_key(_version_key(chat_id)), cache.make_key(entry_key)])
 
 
-def cached_chat_json(*, user_id, chat_id, view, params, compute, prefetch: Prefetch | None = None):
+def cached_chat_json(
+    *, user_id, chat_id, view, params, compute, prefetch: Prefetch | None = None, store_later=None
+):
     """The JSON bytes of `compute()`, from the cache when this user read the
     same thing of this chat since its last write. `prefetch`: the lookup, if
-    made already (`chat_read_prefetch` with the same arguments)."""
+    made already (`chat_read_prefetch` with the same arguments).
+    `store_later(store)`: when given, it is handed the storing of a computed
+    entry, a call to make once the caller's own work is done, instead of it
+    being stored here."""
     version_key = _version_key(chat_id)
     entry_key = chat_read_key(user_id=user_id, chat_id=chat_id, view=view, params=params)
     if prefetch is not None and prefetch.values is not None and prefetch.keys[1] == cache.make_key(entry_key):
@@ -135,7 +141,11 @@ def cached_chat_json(*, user_id, chat_id, view, params, compute, prefetch: Prefe
         version = _stamp(cache.get(version_key))
     body = to_json(compute())
     if version is not None:
-        _store(chat_id, entry_key, version, body)
+        store = functools.partial(_store, chat_id, entry_key, version, body)
+        if store_later is None:
+            store()
+        else:
+            store_later(store)
     return body
 
 

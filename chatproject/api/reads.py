@@ -30,12 +30,38 @@ class CachedRead(typing.NamedTuple):
 def cached_read(request, read: CachedRead, prefetch=None):
     """The JSON response of `read`, served from the cache while the chat is
     unchanged."""
-    body = cached_chat_json(
+    response = StoringResponse(content_type="application/json")
+    response.content = cached_chat_json(
         **read.cache_arguments(request.user),
         compute=lambda: read.read(user=request.user, **read.arguments),
         prefetch=prefetch,
+        store_later=response.stores.append,
     )
-    return HttpResponse(body, content_type="application/json")
+    return response
+
+
+class StoringResponse(HttpResponse):
+    """A response that stores the cache entries computed for it once it has
+    been sent: the server calls `close()` after writing the last byte, so
+    the client does not wait for the copy kept for the next read (a Redis
+    round trip and a page's bytes; the read right after a write always
+    pays it). The work is the same, and the process does it before taking
+    another request on this thread. A client that asks again at once, before
+    the entry is there, is answered from the stores; every entry carries the
+    version it was computed under, so one stored late after a write is
+    never served."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stores = []
+
+    def close(self):
+        try:
+            for store in self.stores:
+                store()
+        finally:
+            self.stores = []
+            super().close()
 
 
 def _has_body(request):

@@ -244,12 +244,13 @@ def _take(collected, bucket, branch_id, low, high, first=None):
     `first`: the index of the first pair read, when not the bucket's first."""
     pairs = bucket["qa_pairs"]
     first = bucket["start"] if first is None else first
+    branch_id = str(branch_id)
     for offset in range(len(pairs) - 1, -1, -1):
         index = first + offset
         if index < low:
             break
         if index < high:
-            collected.append(_stored(str(branch_id), index, pairs[offset]))
+            collected.append(_stored(branch_id, index, pairs[offset]))
 
 
 def read_all_pairs(*, chat_id: Id, branch_id: Id) -> list[StoredPair]:

@@ -169,6 +169,40 @@ def test_a_read_after_a_write_is_two_round_trips_and_sees_the_write(auth_client,
 
 
 @pytest.mark.requires_redis
+def test_a_computed_page_is_stored_only_once_its_response_is_sent(user, chat, redis_round_trips):
+    """As a WSGI server serves: it writes what the application returned, then
+    closes it. The client has its page before the copy for the next read
+    is stored."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+    from django.test import RequestFactory
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    request = RequestFactory().get(GET, {"chat_id": str(chat.id)}, HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    statuses = []
+    # As the test client does: the test's database connection stays open.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        served = WSGIHandler()(request.environ, lambda status, headers: statuses.append(status))
+        sent = b"".join(served)
+
+        assert statuses == ["200 OK"]
+        assert json.loads(sent)["chat_id"] == str(chat.id)
+        assert len(redis_round_trips) == 1  # the rate limit, with the lookup that missed
+        served.close()
+        assert len(redis_round_trips) == 2  # the entry, stored
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    redis_round_trips.clear()
+    again = client_for(user).get(GET, {"chat_id": str(chat.id)})
+    assert again.content == sent
+    assert len(redis_round_trips) == 1  # a hit, in the rate limit's round trip
+
+
+@pytest.mark.requires_redis
 def test_a_read_with_a_body_or_bad_input_still_looks_up_its_entry_after_the_rate_limit(auth_client, chat, redis_round_trips):
     get_chat(auth_client, chat)
     redis_round_trips.clear()
