@@ -68,7 +68,9 @@ def test_a_change_through_the_model_takes_effect_at_once(user, change):
 
 def test_a_token_checked_once_still_expires_on_time(user, api_client):
     token = AccessToken.for_user(user)
-    token.set_exp(lifetime=timedelta(seconds=1))
+    # `exp` is in whole seconds, so a one-second lifetime may leave almost
+    # nothing of it (it failed once in CI on a busy machine): two leave one.
+    token.set_exp(lifetime=timedelta(seconds=2))
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert api_client.get(ME).status_code == HTTPStatus.OK
     assert api_client.get(ME).status_code == HTTPStatus.OK  # from the process's memory
