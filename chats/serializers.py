@@ -19,6 +19,11 @@ class MessageTextField(TextField):
         # Text is stored exactly as sent: no trimming.
         super().__init__(max_length=settings.MAX_MESSAGE_CHARS, trim_whitespace=False, **kwargs)
 
+    def built_as_now(self):
+        """Whether building the field now would give this one (a serializer
+        then takes a shallow copy instead of building it anew)."""
+        return self.max_length == settings.MAX_MESSAGE_CHARS
+
 
 class TitleField(serializers.CharField):
     """A chat's title or a branch's name: at most `MAX_TITLE_CHARS` characters,

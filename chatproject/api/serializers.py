@@ -62,12 +62,13 @@ def _shallow_copy(field):
 
 
 # Fields built from their arguments alone. A text field is built anew for
-# each request: its length limit reads a setting when it is made.
+# each request, as its length limit may read a setting when it is made,
+# unless it says it would be built the same now (`built_as_now()`).
 SHALLOW_COPIED = (serializers.UUIDField, serializers.IntegerField, serializers.BooleanField)
 
 
 def _is_leaf(field):
-    return isinstance(field, SHALLOW_COPIED)
+    return isinstance(field, SHALLOW_COPIED) or getattr(field, "built_as_now", bool)()
 
 
 class StrictInputMixin(JsonStringsMixin):

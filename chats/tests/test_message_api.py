@@ -218,3 +218,23 @@ def test_a_lone_surrogate_is_refused_and_named(auth_client, chat, body, attr, co
         }
     ]
     assert content_repository.branch_length(chat_id=chat.id, branch_id=chat.active_branch_id) == 3
+
+
+def test_a_serializer_takes_the_text_fields_as_built_until_the_limit_changes(settings):
+    from rest_framework.exceptions import ValidationError
+
+    from chats.serializers import MessageAddInputSerializer
+
+    declared = MessageAddInputSerializer._declared_fields["question"]
+    first, second = MessageAddInputSerializer().fields["question"], MessageAddInputSerializer().fields["question"]
+    settings.MAX_MESSAGE_CHARS = 5
+    rebuilt = MessageAddInputSerializer().fields["question"]
+
+    # Copies of the declared field, each bound to its own serializer.
+    assert first is not second and first.parent is not second.parent and declared.parent is None
+    assert first.validators is declared.validators
+    # Built anew for the new limit, which it applies.
+    assert rebuilt.validators is not declared.validators and rebuilt.max_length == 5
+    with pytest.raises(ValidationError) as refused:
+        rebuilt.run_validation("123456")
+    assert refused.value.detail[0].code == "max_length"
