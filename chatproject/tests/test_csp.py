@@ -11,11 +11,19 @@ from csp.middleware import CSPMiddleware
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
 
+from chatproject import csp
 from chatproject.csp import ContentSecurityPolicyMiddleware
 from webclient.tests.test_app_page import CSP, policy
 
 HEADER, REPORT_ONLY = "Content-Security-Policy", "Content-Security-Policy-Report-Only"
 INLINE_STYLES = ["'self'", "'unsafe-inline'"]
+
+
+@pytest.fixture(autouse=True)
+def no_header_kept(monkeypatch):
+    """Each test starts with no header built: what one test's responses left
+    must not decide what the next one sees."""
+    monkeypatch.setattr(csp, "_plain_headers", {})
 
 
 def served(path, view=lambda request: HttpResponse("{}"), *, use_nonce=False):

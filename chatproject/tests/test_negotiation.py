@@ -2,6 +2,7 @@
 only a bounded number of them."""
 
 import pytest
+from django.http import Http404
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
@@ -67,3 +68,13 @@ def test_a_refusal_is_not_remembered_and_headers_beyond_the_bound_are_not_kept(m
         RememberingContentNegotiation().select_renderer(request(accept=f"application/json; v={index}"), renderers())
 
     assert [key[0] for key in negotiation._choices] == [f"application/json; v={index}" for index in range(3)]
+
+
+def test_a_format_asked_for_is_negotiated_for_itself_not_taken_from_the_same_header_without_it():
+    plain, _ = RememberingContentNegotiation().select_renderer(request(accept="*/*"), renderers())
+    browsable, _ = RememberingContentNegotiation().select_renderer(request("/api/v1/x?format=api", "*/*"), renderers())
+
+    assert isinstance(plain, ApiJSONRenderer)
+    assert isinstance(browsable, BrowsableAPIRenderer)
+    with pytest.raises(Http404):
+        RememberingContentNegotiation().select_renderer(request("/api/v1/x?format=xml", "*/*"), renderers())
